@@ -1,0 +1,176 @@
+"""The real calls: libc's mmap family through ctypes, and CPython's ``mmap`` module.
+
+Both layers hand back a ``Region`` with the same read/write surface, so one check serves both.
+A refused call raises ``CallRefused`` carrying the errno's name: that name is the outcome.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import mmap
+import os
+import sys
+from typing import Protocol
+
+PAGE = mmap.PAGESIZE
+PROT_READ = mmap.PROT_READ
+PROT_WRITE = mmap.PROT_WRITE
+PROT_RW = PROT_READ | PROT_WRITE
+PROT_NONE = 0  # POSIX fixes PROT_NONE as no bits; the mmap module does not export it.
+MAP_SHARED = mmap.MAP_SHARED
+MAP_PRIVATE = mmap.MAP_PRIVATE
+
+SHARING_FLAGS = {"shared": MAP_SHARED, "private": MAP_PRIVATE}
+
+
+class Observed(Exception):
+    """Raised inside a check to end it with an outcome word other than its return value."""
+
+    def __init__(self, outcome: str, detail: str) -> None:
+        self.outcome = outcome
+        super().__init__(detail)
+
+
+class CallRefused(Observed):
+    """A call failed; its outcome is the errno's symbolic name."""
+
+    def __init__(self, call: str, number: int) -> None:
+        name = errno.errorcode.get(number, f"E{number}")
+        super().__init__(name, f"{call}: {name} ({os.strerror(number)})")
+
+
+# Resolved from the global symbol scope, not a libc handle, so that a preloaded library
+# that interposes mmap (the project's emulation shims) is the one called.
+_libc = ctypes.CDLL(None, use_errno=True)
+# off_t is 64-bit on the BSDs, macOS and 64-bit Linux; on 32-bit Linux the plain mmap symbol
+# takes a 32-bit off_t, which is C long there.
+_OFF_T = ctypes.c_long if sys.platform.startswith("linux") else ctypes.c_int64
+
+_mmap = _libc.mmap
+_mmap.restype = ctypes.c_void_p
+_mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, _OFF_T]
+_munmap = _libc.munmap
+_munmap.restype = ctypes.c_int
+_munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_mprotect = _libc.mprotect
+_mprotect.restype = ctypes.c_int
+_mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_madvise = _libc.madvise
+_madvise.restype = ctypes.c_int
+_madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+
+MAP_FAILED = ctypes.c_void_p(-1).value
+
+
+def _check(call: str, result: int) -> None:
+    if result != 0:
+        raise CallRefused(call, ctypes.get_errno())
+
+
+class Region(Protocol):
+    """A mapping, whichever layer made it. Offsets are relative to its start."""
+
+    length: int
+
+    def read(self, offset: int, size: int) -> bytes: ...
+
+    def write(self, offset: int, data: bytes) -> None: ...
+
+    def advise(self, advice: int) -> None: ...
+
+    def unmap(self) -> None: ...
+
+
+class LibcRegion:
+    """A mapping made by libc's mmap; it knows its address, so it can also fault."""
+
+    def __init__(self, address: int, length: int) -> None:
+        self.address = address
+        self.length = length
+
+    def read(self, offset: int, size: int) -> bytes:
+        return ctypes.string_at(self.address + offset, size)
+
+    def write(self, offset: int, data: bytes) -> None:
+        ctypes.memmove(self.address + offset, data, len(data))
+
+    def unmap(self) -> None:
+        munmap(self.address, self.length)
+
+    def protect(self, prot: int) -> None:
+        mprotect(self.address, self.length, prot)
+
+    def advise(self, advice: int) -> None:
+        madvise(self.address, self.length, advice)
+
+
+class PythonRegion:
+    """A mapping made by CPython's mmap module."""
+
+    def __init__(self, mapped: mmap.mmap) -> None:
+        self.mapped = mapped
+        self.length = len(mapped)
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self.mapped[offset : offset + size]
+
+    def write(self, offset: int, data: bytes) -> None:
+        try:
+            self.mapped[offset : offset + len(data)] = data
+        except TypeError as error:  # a read-only mmap object refuses before any store
+            raise Observed("TypeError", f"mmap write: {error}") from error
+
+    def unmap(self) -> None:
+        self.mapped.close()
+
+    def advise(self, advice: int) -> None:
+        self.mapped.madvise(advice)
+
+
+def mmap_raw(address: int | None, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
+    """libc mmap; the mapped address, or ``CallRefused``."""
+    ctypes.set_errno(0)
+    result = _mmap(address, length, prot, flags, fd, offset)
+    if result == MAP_FAILED or result is None:
+        raise CallRefused("mmap", ctypes.get_errno())
+    return int(result)
+
+
+def munmap(address: int, length: int) -> None:
+    _check("munmap", _munmap(address, length))
+
+
+def mprotect(address: int, length: int, prot: int) -> None:
+    _check("mprotect", _mprotect(address, length, prot))
+
+
+def madvise(address: int, length: int, advice: int) -> None:
+    _check("madvise", _madvise(address, length, advice))
+
+
+def map_libc(length: int, flags: int, fd: int = -1, offset: int = 0, prot: int = PROT_RW) -> LibcRegion:
+    return LibcRegion(mmap_raw(None, length, prot, flags, fd, offset), length)
+
+
+def map_python(length: int, flags: int, fd: int = -1, offset: int = 0, prot: int = PROT_RW) -> PythonRegion:
+    """Through ``mmap.mmap``; its OSError becomes ``CallRefused`` like libc's, and an argument
+    CPython itself refuses before calling mmap is observed by the exception's name."""
+    try:
+        return PythonRegion(mmap.mmap(fd, length, flags=flags, prot=prot, offset=offset))
+    except OSError as error:
+        if error.errno is None:
+            raise
+        raise CallRefused("mmap.mmap", error.errno) from error
+    except (ValueError, TypeError, OverflowError) as error:
+        raise Observed(type(error).__name__, f"mmap.mmap: {error}") from error
+
+
+def map_region(layer: str, length: int, flags: int, fd: int = -1, offset: int = 0, prot: int = PROT_RW) -> Region:
+    """Map through the named layer ('libc' or 'python')."""
+    if layer == "libc":
+        return map_libc(length, flags, fd, offset, prot)
+    if layer == "python":
+        return map_python(length, flags, fd, offset, prot)
+    raise ValueError(f"unknown call layer {layer!r} (expected 'libc' or 'python')")
+

@@ -1,0 +1,57 @@
+"""The file descriptors the fd-argument cases pass, made for real in the check's child."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from anonmap.calls import PAGE
+
+#: What the regular file holds, so its bytes are told apart from zero fill.
+FILE_BYTE = b"\xa5"
+#: A descriptor number no process here has open (RLIMIT_NOFILE is far below it).
+HUGE_FD = 1 << 20
+
+
+def regular_file(pages: int = 2) -> int:
+    """An fd on an unlinked temporary file of ``pages`` pages of FILE_BYTE, read-write."""
+    handle, path = tempfile.mkstemp(prefix="anonmap-")
+    os.unlink(path)
+    os.write(handle, FILE_BYTE * (PAGE * pages))
+    return handle
+
+
+def dev_zero(flags: int = os.O_RDWR) -> int:
+    return os.open("/dev/zero", flags)
+
+
+def closed() -> int:
+    """The number of a descriptor that was open a moment ago and is now closed."""
+    handle = os.open(os.devnull, os.O_RDONLY)
+    os.close(handle)
+    return handle
+
+
+def make(kind: str) -> int:
+    """The fd for one fd-argument case value."""
+    makers = {
+        "0": lambda: 0,
+        "-1": lambda: -1,
+        "-2": lambda: -2,
+        "regular-file": regular_file,
+        "dev-zero": dev_zero,
+        "closed": closed,
+        "huge": lambda: HUGE_FD,
+    }
+    if kind not in makers:
+        raise ValueError(f"unknown fd kind {kind!r} (known: {', '.join(makers)})")
+    return makers[kind]()
+
+
+def content(data: bytes) -> str:
+    """'zero', 'file-bytes' or 'nonzero' for what a mapping read back."""
+    if not data.strip(b"\0"):
+        return "zero"
+    if not data.strip(FILE_BYTE):
+        return "file-bytes"
+    return "nonzero"

@@ -1,0 +1,74 @@
+"""Fork from inside a check: run one side in a child and learn what it saw.
+
+Used only inside an isolated check (see ``isolate``), so a child that hangs is bounded by the
+check's time limit and killed with the check's process group.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+
+from anonmap.calls import Observed, Region
+
+_BEFORE = b"before-fork"
+_AFTER = b"after-fork!"
+# Exit statuses a child reports what it read with.
+_SAW_AFTER, _SAW_BEFORE, _SAW_OTHER = 10, 11, 12
+
+
+def in_child(action: Callable[[], int], wait_for: int | None = None) -> int:
+    """Fork a child that runs ``action`` and exits with its return value; return its pid.
+
+    With ``wait_for`` (a pipe's read end) the child first waits until the parent writes a byte.
+    """
+    pid = os.fork()
+    if pid == 0:
+        status = 70
+        try:
+            if wait_for is not None:
+                os.read(wait_for, 1)
+            status = action()
+        finally:
+            os._exit(status)
+    return pid
+
+
+def wait_child(pid: int) -> int:
+    """The child's exit status; a child killed by a signal ends the check with its name."""
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        raise Observed(name, "the forked child was killed by a signal")
+    return os.waitstatus_to_exitcode(status)
+
+
+def _classify(seen: bytes) -> int:
+    return {_AFTER: _SAW_AFTER, _BEFORE: _SAW_BEFORE}.get(seen, _SAW_OTHER)
+
+
+def sharing(region: Region, direction: str) -> str:
+    """'shared' when a write after fork on one side is seen on the other, else 'private'."""
+    region.write(0, _BEFORE)
+    if direction == "child-to-parent":
+        wait_child(in_child(lambda: region.write(0, _AFTER) or 0))
+        seen = _classify(region.read(0, len(_AFTER)))
+    elif direction == "parent-to-child":
+        read_end, write_end = os.pipe()
+        pid = in_child(lambda: _classify(region.read(0, len(_AFTER))), wait_for=read_end)
+        region.write(0, _AFTER)
+        os.write(write_end, b"!")
+        seen = wait_child(pid)
+        os.close(read_end)
+        os.close(write_end)
+    else:
+        raise ValueError(f"unknown direction {direction!r}")
+    return {_SAW_AFTER: "shared", _SAW_BEFORE: "private"}.get(seen, "nonzero")
+
+
+def inherited(region: Region) -> str:
+    """'inherited' when a child reads what the parent wrote before fork."""
+    region.write(0, _BEFORE)
+    seen = wait_child(in_child(lambda: _classify(region.read(0, len(_BEFORE)))))
+    return "inherited" if seen == _SAW_BEFORE else "not-inherited"

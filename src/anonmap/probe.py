@@ -1,0 +1,231 @@
+"""Who is this host? ``probe()`` answers cheaply and never performs a behaviour under test.
+
+It says which platform, release, architecture and libc this is, what compatibility layer may
+stand between the suite and the kernel, and which capabilities the environment grants (fork,
+/dev/zero, a C compiler). Expectations are chosen by these facts; they never come from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import mmap
+import os
+import platform
+import resource
+import shutil
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from anonmap.versions import Version, parse_version
+
+#: uname machine names folded to one spelling per architecture.
+_ARCH_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "i86pc": "x86_64"}
+
+
+class Capability(str, enum.Enum):
+    """What the environment (not the platform) may withhold from a check."""
+
+    FORK = "fork"
+    """The process may fork: every check runs in a forked child."""
+    DEV_ZERO = "dev-zero"
+    """/dev/zero exists, is a character device and opens for reading and writing."""
+    C_COMPILER = "c-compiler"
+    """A C compiler (cc, gcc or clang) is on PATH."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CapabilityState:
+    available: bool
+    detail: str
+    """Why not, when unavailable; what was found, when available."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInfo:
+    """The facts profile conditions may test, plus the capabilities guards use."""
+
+    os: str
+    release: str
+    kernel: str
+    arch: str
+    libc: str
+    libc_version: str
+    python: str
+    page_size: int
+    compat: tuple[str, ...]
+    rlimit_as: int | None
+    rlimit_data: int | None
+    capabilities: Mapping[Capability, CapabilityState]
+
+    def version_of(self, field: str) -> Version | None:
+        """A version-like field as a comparable tuple (None when unknown or unparsable)."""
+        return parse_version(str(getattr(self, field)))
+
+    def can(self, capability: Capability) -> CapabilityState:
+        return self.capabilities[capability]
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["compat"] = list(self.compat)
+        data["capabilities"] = {
+            cap.value: {"available": state.available, "detail": state.detail}
+            for cap, state in self.capabilities.items()
+        }
+        return data
+
+
+def _os_name(uname: os.uname_result) -> str:
+    system = uname.sysname.lower()
+    if system == "sunos":
+        # illumos and Solaris share the name; illumos says so in its version string.
+        return "illumos" if "illumos" in uname.version.lower() else "solaris"
+    return system
+
+
+def _release(os_name: str, uname: os.uname_result) -> str:
+    if os_name == "darwin":
+        # The kernel version (Darwin 23.x) is not what porters name: macOS 14.x is.
+        return platform.mac_ver()[0] or uname.release
+    return uname.release
+
+
+def _libc(os_name: str, release: str) -> tuple[str, str]:
+    if os_name != "linux":
+        # The BSDs, macOS and illumos ship libc with the system: its version is the release.
+        return f"{os_name}-libc", release
+    try:
+        gnu = os.confstr("CS_GNU_LIBC_VERSION")
+    except (ValueError, OSError):
+        gnu = None
+    if gnu:
+        name, _, version = gnu.partition(" ")
+        return ("glibc" if name == "glibc" else name), version
+    if any(Path("/lib").glob("ld-musl-*.so.1")):
+        return "musl", ""
+    return "unknown", ""
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def _compat_layers(os_name: str, uname: os.uname_result, arch: str) -> tuple[str, ...]:
+    """Layers between us and a real kernel of this platform. Heuristic, and optional data."""
+    found: list[str] = []
+    if os_name == "linux":
+        if "Microsoft" in uname.release:
+            found.append("wsl1")
+        elif "microsoft-standard" in uname.release:
+            found.append("wsl2")
+        if "gvisor" in _read_text("/proc/version").lower() or uname.version == (
+            "#1 SMP Sun Jan 10 15:06:54 PST 2016"  # the fixed version string gVisor reports
+        ):
+            found.append("gvisor")
+        if arch not in ("x86_64", "i386", "i686") and "vendor_id" in _read_text("/proc/cpuinfo"):
+            # An x86 host's cpuinfo under a non-x86 uname: qemu-user passed the host's through.
+            found.append("qemu-user")
+        if (
+            os.environ.get("container")
+            or Path("/.dockerenv").exists()
+            or Path("/run/.containerenv").exists()
+        ):
+            found.append("container")
+    return tuple(found)
+
+
+def _probe_fork() -> CapabilityState:
+    try:
+        pid = os.fork()
+    except OSError as error:
+        return CapabilityState(False, f"fork() failed here: {error.strerror} (probe: fork)")
+    if pid == 0:
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return CapabilityState(False, f"a forked child could not exit cleanly (status {status})")
+    return CapabilityState(True, "fork() works")
+
+
+def _probe_dev_zero() -> CapabilityState:
+    try:
+        info = os.stat("/dev/zero")
+    except OSError as error:
+        return CapabilityState(False, f"/dev/zero: {error.strerror} (probe: dev-zero)")
+    if not stat.S_ISCHR(info.st_mode):
+        return CapabilityState(False, "/dev/zero is not a character device (probe: dev-zero)")
+    try:
+        os.close(os.open("/dev/zero", os.O_RDWR))
+    except OSError as error:
+        return CapabilityState(
+            False, f"/dev/zero does not open read-write: {error.strerror} (probe: dev-zero)"
+        )
+    return CapabilityState(True, "/dev/zero opens read-write")
+
+
+def find_c_compiler() -> str | None:
+    """The first C compiler on PATH, honouring $CC."""
+    for name in (os.environ.get("CC", ""), "cc", "gcc", "clang"):
+        if name and (path := shutil.which(name)):
+            return path
+    return None
+
+
+def _probe_c_compiler() -> CapabilityState:
+    path = find_c_compiler()
+    if path is None:
+        return CapabilityState(False, "no C compiler (cc, gcc, clang) on PATH (probe: c-compiler)")
+    return CapabilityState(True, path)
+
+
+def _rlimit(which: int) -> int | None:
+    soft, _ = resource.getrlimit(which)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def probe() -> RunInfo:
+    """Describe this host. Tens of milliseconds; needs no /proc (fields it would fill stay empty)."""
+    uname = os.uname()
+    os_name = _os_name(uname)
+    release = _release(os_name, uname)
+    machine = uname.machine.lower()
+    arch = _ARCH_ALIASES.get(machine, machine)
+    libc, libc_version = _libc(os_name, release)
+    return RunInfo(
+        os=os_name,
+        release=release,
+        kernel=uname.release,
+        arch=arch,
+        libc=libc,
+        libc_version=libc_version,
+        python=platform.python_version(),
+        page_size=mmap.PAGESIZE,
+        compat=_compat_layers(os_name, uname, arch),
+        rlimit_as=_rlimit(resource.RLIMIT_AS),
+        rlimit_data=_rlimit(resource.RLIMIT_DATA),
+        capabilities={
+            Capability.FORK: _probe_fork(),
+            Capability.DEV_ZERO: _probe_dev_zero(),
+            Capability.C_COMPILER: _probe_c_compiler(),
+        },
+    )
+
+
+def describe(info: RunInfo) -> list[str]:
+    """Lines for pytest's header and the summary."""
+    compat = ", ".join(info.compat) or "none detected"
+    missing = [
+        f"{cap.value} ({state.detail})" for cap, state in info.capabilities.items() if not state.available
+    ]
+    return [
+        f"anonmap: {info.os} {info.release} (kernel {info.kernel}) {info.arch}, "
+        f"{info.libc} {info.libc_version}, Python {info.python}, page {info.page_size}",
+        f"anonmap: compatibility layer: {compat}; "
+        f"missing capabilities: {', '.join(missing) or 'none'}",
+    ]
+

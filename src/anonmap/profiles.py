@@ -1,0 +1,274 @@
+"""Profiles: what each platform's documentation and kernel source say it does.
+
+``load_profile`` validates a ``platforms/*.toml`` file completely and reports every problem as
+``file:line: what is wrong``. ``Profile.expectation`` picks, for one case on one run, the entry
+that applies: among the entries whose ``case`` keys all match and whose ``when`` holds, the one
+naming the most case keys; of equally specific ones, the last in the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from anonmap import outcomes
+from anonmap.catalogue import Behaviour, Case, behaviours
+from anonmap.conditions import condition_errors, holds
+from anonmap.probe import RunInfo
+from anonmap.tomlread import TOMLDecodeError, loads
+
+_TOP_LEVEL = {"platform", "constant", "expect"}
+_PLATFORM_KEYS = {"os", "title", "sources"}
+_EXPECT_KEYS = {"behaviour", "case", "outcome", "cite", "note", "when"}
+_CONSTANT_KEYS = {"name", "value", "cite", "note", "when"}
+_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z_]+)\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*[=.]")
+_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+class ProfileError(Exception):
+    """Every problem found in one profile, one ``file:line: problem`` per line."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One [[expect]] or [[constant]] table, with where it stands."""
+
+    line: int
+    case: Mapping[str, tuple[str, ...]]
+    when: Mapping[str, object]
+    cite: tuple[str, ...]
+    note: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Expectation(Entry):
+    behaviour: str
+    outcome: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Constant(Entry):
+    name: str
+    value: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    name: str
+    path: Path
+    os: tuple[str, ...]
+    title: str
+    sources: tuple[str, ...]
+    expectations: tuple[Expectation, ...]
+    constants: tuple[Constant, ...]
+
+    def expectation(self, case: Case, info: RunInfo) -> Expectation | None:
+        """The entry that decides ``case`` on this run, or None where none applies."""
+        best: Expectation | None = None
+        for entry in self.expectations:
+            if entry.behaviour != case.behaviour or not holds(entry.when, info):
+                continue
+            if not all(case.params.get(k) in values for k, values in entry.case.items()):
+                continue
+            if best is None or len(entry.case) >= len(best.case):
+                best = entry
+        return best
+
+    def constant_values(self, info: RunInfo) -> dict[str, Constant]:
+        """The constants that apply on this run, by name (the last applicable entry wins)."""
+        return {c.name: c for c in self.constants if holds(c.when, info)}
+
+
+class _Lines:
+    """Where tables and keys stand in the file, since the TOML parser does not say."""
+
+    def __init__(self, text: str) -> None:
+        self.tables: dict[str, list[int]] = {}
+        self._keys: dict[int, dict[str, int]] = {}
+        current = 0
+        self._keys[0] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            if header := _HEADER.match(line):
+                current = number
+                self.tables.setdefault(header.group(1), []).append(number)
+                self._keys[current] = {}
+            elif key := _KEY.match(line):
+                self._keys[current].setdefault(key.group(1), number)
+
+    def table(self, name: str, index: int = 0) -> int:
+        found = self.tables.get(name, [])
+        return found[index] if index < len(found) else 1
+
+    def key(self, table_line: int, key: str) -> int:
+        """The line of ``key`` in the table starting at ``table_line`` (0: the top level)."""
+        return self._keys.get(table_line, {}).get(key, table_line or 1)
+
+
+def _strings(value: object) -> tuple[str, ...] | None:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
+
+
+class _Checker:
+    def __init__(self, path: Path, lines: _Lines) -> None:
+        self.path = path
+        self.lines = lines
+        self.problems: list[str] = []
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append(f"{self.path}:{line}: {message}")
+
+    def common(self, table: dict[str, object], line: int, label: str, allowed: set[str]) -> Entry:
+        for key in sorted(set(table) - allowed):
+            self.problem(self.lines.key(line, key), f"{label}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+        cite = table.get("cite")
+        if not (isinstance(cite, list) and cite and all(isinstance(c, str) and c.strip() for c in cite)):
+            self.problem(self.lines.key(line, "cite"), f"{label}: key 'cite' must be a non-empty list of sources (man page, kernel file and function)")
+            cite = []
+        when = table.get("when", {})
+        if not isinstance(when, dict):
+            self.problem(self.lines.key(line, "when"), f"{label}: key 'when' must be a table of conditions")
+            when = {}
+        for field, message in condition_errors(when):
+            self.problem(self.lines.key(line, "when"), f"{label}: key 'when.{field}': {message}")
+        note = table.get("note", "")
+        if not isinstance(note, str):
+            self.problem(self.lines.key(line, "note"), f"{label}: key 'note' must be a string")
+            note = ""
+        return Entry(line, {}, when, tuple(cite), note)
+
+    def expectation(self, table: dict[str, object], line: int, index: int, known: Mapping[str, Behaviour]) -> Expectation | None:
+        label = f"expect #{index + 1}"
+        entry = self.common(table, line, label, _EXPECT_KEYS)
+        behaviour_id = table.get("behaviour")
+        behaviour = known.get(behaviour_id) if isinstance(behaviour_id, str) else None
+        if behaviour is None:
+            self.problem(self.lines.key(line, "behaviour"), f"{label}: key 'behaviour': {behaviour_id!r} is not a behaviour (known: {', '.join(known)})")
+        outcome = table.get("outcome")
+        if not isinstance(outcome, str) or (bad := outcomes.invalid_words(outcome)):
+            self.problem(self.lines.key(line, "outcome"), f"{label}: key 'outcome': {outcome!r} is not an outcome word or words joined by '|' (see anonmap.outcomes)")
+            outcome = None
+        case: dict[str, tuple[str, ...]] = {}
+        raw_case = table.get("case", {})
+        if not isinstance(raw_case, dict):
+            self.problem(self.lines.key(line, "case"), f"{label}: key 'case' must be a table of case parameters")
+            raw_case = {}
+        parameters = behaviour.parameters if behaviour else {}
+        for key, value in raw_case.items():
+            values = _strings(value)
+            if behaviour is None:
+                continue
+            if key not in parameters:
+                self.problem(self.lines.key(line, "case"), f"{label}: key 'case.{key}': behaviour {behaviour.id!r} has no parameter {key!r} (it has: {', '.join(parameters)})")
+            elif values is None or not set(values) <= parameters[key]:
+                self.problem(self.lines.key(line, "case"), f"{label}: key 'case.{key}': {value!r} is not among its values ({', '.join(sorted(parameters[key]))})")
+            else:
+                case[key] = values
+        if behaviour is None or outcome is None:
+            return None
+        return Expectation(line, case, entry.when, entry.cite, entry.note, behaviour.id, outcome)
+
+    def constant(self, table: dict[str, object], line: int, index: int) -> Constant | None:
+        label = f"constant #{index + 1}"
+        entry = self.common(table, line, label, _CONSTANT_KEYS)
+        name, value = table.get("name"), table.get("value")
+        if not (isinstance(name, str) and re.fullmatch(r"[A-Z][A-Z0-9_]*", name)):
+            self.problem(self.lines.key(line, "name"), f"{label}: key 'name' must be a constant's name such as 'MAP_FIXED'")
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            self.problem(self.lines.key(line, "value"), f"{label}: key 'value' must be a non-negative integer (write it in hex, as the header does)")
+            return None
+        return Constant(line, {}, entry.when, entry.cite, entry.note, name, value)
+
+
+def _tables(document: dict[str, object], name: str, checker: _Checker) -> Iterator[tuple[int, dict[str, object]]]:
+    raw = document.get(name, [])
+    if not isinstance(raw, list):
+        checker.problem(checker.lines.table(name), f"'{name}' must be written as [[{name}]] tables")
+        return
+    for index, table in enumerate(raw):
+        yield index, table
+
+
+def load_profile(path: Path) -> Profile:
+    """Read and validate one profile; ``ProfileError`` lists everything wrong with it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProfileError([f"{path}:1: cannot read the profile: {error}"]) from error
+    try:
+        document = loads(text)
+    except TOMLDecodeError as error:
+        position = _TOML_POSITION.search(str(error))
+        line = position.group(1) if position else "1"
+        raise ProfileError([f"{path}:{line}: not valid TOML: {_TOML_POSITION.sub('', str(error)).strip()}"]) from error
+    lines = _Lines(text)
+    checker = _Checker(path, lines)
+    for key in sorted(set(document) - _TOP_LEVEL):
+        checker.problem(lines.table(key) if key in lines.tables else lines.key(0, key), f"unknown top-level key {key!r} (allowed: {', '.join(sorted(_TOP_LEVEL))})")
+    platform = document.get("platform")
+    platform_line = lines.table("platform")
+    os_names: tuple[str, ...] = ()
+    title = ""
+    sources: tuple[str, ...] = ()
+    if not isinstance(platform, dict):
+        checker.problem(1, "missing [platform] table (with os = the run_info os values it describes)")
+    else:
+        for key in sorted(set(platform) - _PLATFORM_KEYS):
+            checker.problem(lines.key(platform_line, key), f"[platform]: unknown key {key!r} (allowed: {', '.join(sorted(_PLATFORM_KEYS))})")
+        os_names = _strings(platform.get("os")) or ()
+        if not os_names:
+            checker.problem(lines.key(platform_line, "os"), "[platform]: key 'os' must name the run_info os value(s) this profile describes")
+        title = str(platform.get("title", path.stem))
+        sources = _strings(platform.get("sources", [])) or ()
+    known = behaviours()
+    expectations = [
+        e for index, table in _tables(document, "expect", checker)
+        if (e := checker.expectation(table, lines.table("expect", index), index, known))
+    ]
+    constants = [
+        c for index, table in _tables(document, "constant", checker)
+        if (c := checker.constant(table, lines.table("constant", index), index))
+    ]
+    if not checker.problems:
+        for behaviour in known.values():
+            for case in behaviour.cases:
+                if not any(
+                    e.behaviour == case.behaviour and all(case.params.get(k) in v for k, v in e.case.items())
+                    for e in expectations
+                ):
+                    checker.problem(platform_line, f"no [[expect]] entry covers {behaviour.id} case {case.id} (give its outcome, or outcome = 'unknown' with the reason)")
+    if checker.problems:
+        raise ProfileError(checker.problems)
+    return Profile(path.stem, path, os_names, title, sources, tuple(expectations), tuple(constants))
+
+
+def profile_paths(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.toml"))
+
+
+def find_profile(directory: Path, info: RunInfo, name: str | None = None) -> Profile | None:
+    """The profile named ``name``, or else ``<os>.toml`` for this run's os (None if absent)."""
+    if name is not None:
+        path = directory / f"{name}.toml"
+        if not path.is_file():
+            available = ", ".join(p.stem for p in profile_paths(directory)) or "none"
+            raise ProfileError([f"{path}:1: no such profile (available: {available})"])
+        return load_profile(path)
+    path = directory / f"{info.os}.toml"
+    if not path.is_file():
+        return None
+    profile = load_profile(path)
+    if info.os not in profile.os:
+        raise ProfileError([f"{path}:1: [platform] os does not list {info.os!r}, the os this file is named for"])
+    return profile

@@ -1,0 +1,80 @@
+"""Result records and the results file: one JSON document per run, written atomically."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "anonmap-results/1"
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """What one case found. ``expected`` is '' where no profile entry applied."""
+
+    nodeid: str
+    behaviour: str
+    case: str
+    params: Mapping[str, str]
+    expected: str
+    observed: str
+    verdict: str
+    cite: tuple[str, ...]
+    note: str
+    detail: str
+    source: str
+    """Where the expectation stands: 'platforms/linux.toml:12', or ''."""
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["params"] = dict(self.params)
+        data["cite"] = list(self.cite)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Record:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        missing = fields - set(data)
+        if missing:
+            raise ValueError(f"record lacks {', '.join(sorted(missing))}")
+        values = {name: data[name] for name in fields}
+        values["cite"] = tuple(values["cite"])
+        return cls(**values)
+
+
+def document(run_info: Mapping[str, Any], profile: Mapping[str, Any] | None, records: Iterable[Record], started_at: str) -> dict[str, Any]:
+    """The results file's content. Records sort by test id, so the file does not depend on
+    how many workers ran them."""
+    ordered = sorted(records, key=lambda r: r.nodeid)
+    counts: dict[str, int] = {}
+    for record in ordered:
+        counts[record.verdict] = counts.get(record.verdict, 0) + 1
+    return {
+        "schema": SCHEMA,
+        "started_at": started_at,
+        "run_info": dict(run_info),
+        "profile": dict(profile) if profile is not None else None,
+        "counts": dict(sorted(counts.items())),
+        "records": [r.to_json() for r in ordered],
+    }
+
+
+def write_atomically(path: Path, content: Mapping[str, Any]) -> None:
+    """Write JSON to ``path`` so that readers see the old file or the whole new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(content, stream, indent=1, sort_keys=False)
+            stream.write("\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

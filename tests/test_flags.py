@@ -1,0 +1,73 @@
+"""Names, values and the argument contract around MAP_ANONYMOUS, and Python's defaults."""
+
+from __future__ import annotations
+
+import mmap
+
+import pytest
+
+from anonmap import fdkinds, forking
+from anonmap.calls import MAP_PRIVATE, MAP_SHARED, PAGE, PROT_RW, LibcRegion, PythonRegion, mmap_raw
+from anonmap.catalogue import Case
+from anonmap.constants import ANONYMOUS_NAMES
+from anonmap.outcomes import hex_value
+from anonmap.plugin import Judge
+
+
+@pytest.mark.behaviour("names-values")
+def test_names_values(case: Case, judge: Judge) -> None:
+    # The observation is what CPython was compiled with: the platform's own header. The
+    # profile's constants never enter here, or the case would compare the profile with itself.
+    def check() -> str:
+        values = {name: judge.constants.module_value(name) for name in (*ANONYMOUS_NAMES, "MAP_SHARED", "MAP_PRIVATE")}
+        if case["constant"] == "MAP_ANON-vs-MAP_ANONYMOUS":
+            if None in (values["MAP_ANON"], values["MAP_ANONYMOUS"]):
+                return "absent"
+            return "equal" if values["MAP_ANON"] == values["MAP_ANONYMOUS"] else "different"
+        value = values[case["constant"]]
+        return "absent" if value is None else hex_value(value)
+
+    judge.run(check)
+
+
+_FORMS = {
+    "neither-shared-nor-private": (0, PAGE),
+    "both-shared-and-private": (MAP_SHARED | MAP_PRIVATE, PAGE),
+    "length-0-private": (MAP_PRIVATE, 0),
+    "length-0-shared": (MAP_SHARED, 0),
+    "unknown-flag-private": (MAP_PRIVATE, PAGE),
+    "unknown-flag-shared": (MAP_SHARED, PAGE),
+}
+
+
+@pytest.mark.behaviour("argument-contract")
+def test_argument_contract(case: Case, judge: Judge) -> None:
+    form = case["form"]
+    sharing, length = _FORMS[form]
+    flags = sharing | judge.constants.anonymous()
+    if form.startswith("unknown-flag"):
+        flags |= judge.constants.value("UNUSED_FLAG_BIT")
+
+    def check() -> str:
+        address = mmap_raw(None, length, PROT_RW, flags, -1, 0)
+        if length == 0:
+            return "ok"
+        # Accepted: what matters to a porter is whether it behaves shared or private.
+        return forking.sharing(LibcRegion(address, length), "child-to-parent")
+
+    judge.run(check)
+
+
+@pytest.mark.behaviour("python-defaults")
+def test_python_defaults(case: Case, judge: Judge) -> None:
+    def check() -> str:
+        region = PythonRegion(mmap.mmap(-1, PAGE))
+        prop = case["property"]
+        if prop == "sharing":
+            return forking.sharing(region, "child-to-parent")
+        if prop == "zero-fill":
+            return fdkinds.content(region.read(0, PAGE))
+        region.write(0, b"\x01")
+        return "ok" if region.read(0, 1) == b"\x01" else "nonzero"
+
+    judge.run(check)

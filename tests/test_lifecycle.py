@@ -1,0 +1,78 @@
+"""The rest of the seed's answer: page rounding, munmap, mprotect and madvise."""
+
+from __future__ import annotations
+
+import pytest
+
+from anonmap import fdkinds
+from anonmap.calls import PAGE, PROT_READ, PROT_RW, SHARING_FLAGS, LibcRegion, map_libc, map_region, mmap_raw, munmap
+from anonmap.catalogue import Case
+from anonmap.plugin import Judge
+
+_PATTERN = b"\x5a" * PAGE
+
+
+@pytest.mark.behaviour("page-rounding")
+def test_page_rounding(case: Case, judge: Judge) -> None:
+    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+    fixed = judge.constants.value("MAP_FIXED")
+
+    def check() -> str:
+        # Map one byte where the page after it is known to be a hole: reserve two pages,
+        # give them back, and map the first again with MAP_FIXED.
+        base = map_libc(2 * PAGE, flags).address
+        munmap(base, 2 * PAGE)
+        region = LibcRegion(mmap_raw(base, 1, PROT_RW, flags | fixed, -1, 0), 1)
+        where = PAGE - 1 if case["touch"] == "last-byte-of-page" else PAGE
+        region.write(where, b"\x01")
+        return "ok" if region.read(where, 1) == b"\x01" else "nonzero"
+
+    judge.run(check)
+
+
+@pytest.mark.behaviour("after-munmap")
+def test_after_munmap(case: Case, judge: Judge) -> None:
+    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+
+    def check() -> str:
+        region = map_libc(PAGE, flags)
+        region.write(0, b"\x01")
+        region.unmap()
+        region.read(0, 1)
+        return "ok"
+
+    judge.run(check)
+
+
+@pytest.mark.behaviour("mprotect")
+def test_mprotect(case: Case, judge: Judge) -> None:
+    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+
+    def check() -> str:
+        region = map_libc(PAGE, flags)
+        region.protect(PROT_READ)
+        if case["step"] == "write-read-only":
+            region.write(0, b"\x01")
+        elif case["step"] == "restore":
+            region.protect(PROT_RW)
+            region.write(0, b"\x01")
+            if region.read(0, 1) != b"\x01":
+                return "nonzero"
+        return "ok"
+
+    judge.run(check)
+
+
+@pytest.mark.behaviour("madvise")
+def test_madvise(case: Case, judge: Judge) -> None:
+    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+    advice = judge.constants.value(case["advice"])
+
+    def check() -> str:
+        region = map_region(case["layer"], PAGE, flags)
+        region.write(0, _PATTERN)
+        region.advise(advice)
+        after = region.read(0, PAGE)
+        return "preserved" if after == _PATTERN else fdkinds.content(after)
+
+    judge.run(check)

@@ -1,0 +1,43 @@
+"""What fork does to anonymous mappings: sharing, copy-on-write, inheritance, independence."""
+
+from __future__ import annotations
+
+import pytest
+
+from anonmap import forking
+from anonmap.calls import PAGE, SHARING_FLAGS, map_region
+from anonmap.catalogue import Case
+from anonmap.plugin import Judge
+
+
+@pytest.mark.behaviour("shared-anonymous")
+def test_shared_anonymous(case: Case, judge: Judge) -> None:
+    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+
+    def check() -> str:
+        return forking.sharing(map_region(case["layer"], PAGE, flags), case["direction"])
+
+    judge.run(check)
+
+
+@pytest.mark.behaviour("inheritance")
+def test_inheritance(case: Case, judge: Judge) -> None:
+    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+
+    def check() -> str:
+        return forking.inherited(map_region(case["layer"], PAGE, flags))
+
+    judge.run(check)
+
+
+@pytest.mark.behaviour("distinct-mappings")
+def test_distinct_mappings(case: Case, judge: Judge) -> None:
+    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+
+    def check() -> str:
+        first = map_region(case["layer"], PAGE, flags)
+        second = map_region(case["layer"], PAGE, flags)
+        first.write(0, b"first")
+        return "independent" if second.read(0, 5) == b"\0" * 5 else "aliased"
+
+    judge.run(check)
