@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def _platform_name(text: str) -> str:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("anonmap", "anonymous mapping portability suite")
-    group.addoption("--anonmap-results", metavar="PATH", help="write the results JSON here; {os} and {arch} are replaced")
+    group.addoption("--anonmap-results", metavar="PATH", help="write the results JSON here; a directory gets anonmap-<os>-<arch>.json")
     group.addoption("--anonmap-platform", metavar="NAME", type=_platform_name, help="use platforms/NAME.toml instead of the one for this os")
     group.addoption("--anonmap-profiles", metavar="DIR", help="the profiles directory (default: platforms/ beside the root conftest)")
     group.addoption("--anonmap-time-limit", metavar="SECONDS", type=_positive_seconds, default=isolate.DEFAULT_TIME_LIMIT, help="time limit of one check (default: %(default)s)")
@@ -76,10 +77,17 @@ def pytest_configure(config: pytest.Config) -> None:
         profile=profile,
         constants=constants,
         time_limit=config.getoption("anonmap_time_limit"),
-        results_path=Path(results.format(os=info.os, arch=info.arch)) if results else None,
+        results_path=_results_path(results, info) if results else None,
         started_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     )
     config.pluginmanager.register(_Reporter(config.stash[_STATE]), "anonmap-reporter")
+
+
+def _results_path(option: str, info: RunInfo) -> Path:
+    path = Path(option)
+    if option.endswith(("/", os.sep)) or path.is_dir():
+        return path / f"anonmap-{info.os}-{info.arch}.json"
+    return path
 
 
 def _profile_line(state: _State) -> str:

@@ -242,12 +242,16 @@ def load_profile(path: Path) -> Profile:
     ]
     if not checker.problems:
         for behaviour in known.values():
-            for case in behaviour.cases:
+            uncovered = [
+                case.id
+                for case in behaviour.cases
                 if not any(
                     e.behaviour == case.behaviour and all(case.params.get(k) in v for k, v in e.case.items())
                     for e in expectations
-                ):
-                    checker.problem(platform_line, f"no [[expect]] entry covers {behaviour.id} case {case.id} (give its outcome, or outcome = 'unknown' with the reason)")
+                )
+            ]
+            if uncovered:
+                checker.problem(platform_line, f"no [[expect]] entry covers {behaviour.id} case(s) {', '.join(uncovered)} (give each an outcome, or outcome = 'unknown' with the reason)")
     if checker.problems:
         raise ProfileError(checker.problems)
     return Profile(path.stem, path, os_names, title, sources, tuple(expectations), tuple(constants))

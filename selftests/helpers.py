@@ -1,0 +1,62 @@
+"""Helpers shared by the project's own tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from anonmap.catalogue import behaviours
+from anonmap.probe import Capability, CapabilityState, RunInfo, probe
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_info(**changes: Any) -> RunInfo:
+    """A RunInfo for condition and selection tests: this host's, with ``changes``."""
+    return dataclasses.replace(probe(), **changes)
+
+
+def without(capability: Capability, info: RunInfo) -> RunInfo:
+    caps = dict(info.capabilities)
+    caps[capability] = CapabilityState(False, f"withheld by the test: {capability.value}")
+    return dataclasses.replace(info, capabilities=caps)
+
+
+def complete_profile(extra: str = "", os_name: str = "testos") -> str:
+    """A valid profile text: every behaviour 'unknown', then ``extra`` entries."""
+    lines = ["[platform]", f'os = ["{os_name}"]', 'title = "Test OS"', ""]
+    for behaviour in behaviours():
+        lines += ["[[expect]]", f'behaviour = "{behaviour}"', 'outcome = "unknown"', 'cite = ["test"]', ""]
+    return "\n".join(lines) + extra
+
+
+@dataclasses.dataclass
+class SuiteRun:
+    returncode: int
+    output: str
+    results: dict[str, Any] | None
+
+    def verdicts(self) -> dict[str, str]:
+        assert self.results is not None, self.output
+        return {f"{r['behaviour']}[{r['case']}]": r["verdict"] for r in self.results["records"]}
+
+
+def run_suite(tmp_path: Path, args: Sequence[str] = (), launcher: Sequence[str] = ()) -> SuiteRun:
+    """Run the portability suite in a fresh process, as a user would, and read its results.
+
+    ``launcher`` is a script (and its arguments) that Python runs first and that execs
+    ``python -m pytest ...`` itself, such as the seccomp persona launcher.
+    """
+    results = tmp_path / "results.json"
+    command = [sys.executable, *launcher, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
+               f"--anonmap-results={results}", *args]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    data = json.loads(results.read_text()) if results.exists() else None
+    return SuiteRun(done.returncode, done.stdout + done.stderr, data)

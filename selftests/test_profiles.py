@@ -1,0 +1,140 @@
+"""Profile loading: every problem is reported as file:line: what is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from anonmap.catalogue import behaviours, cases
+from anonmap.profiles import ProfileError, find_profile, load_profile, profile_paths
+from selftests.helpers import REPO, complete_profile, run_info
+
+
+def _write(directory: Path, text: str, name: str = "testos") -> Path:
+    path = directory / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def _problems(path: Path) -> list[str]:
+    with pytest.raises(ProfileError) as raised:
+        load_profile(path)
+    return raised.value.problems
+
+
+@pytest.mark.parametrize("path", profile_paths(REPO / "platforms"), ids=lambda p: p.stem)
+def test_every_shipped_profile_validates_and_cites_every_entry(path: Path) -> None:
+    profile = load_profile(path)
+    assert profile.expectations
+    for entry in (*profile.expectations, *profile.constants):
+        assert entry.cite, f"{path}:{entry.line}: uncited"
+
+
+def test_a_complete_profile_loads(profiles_dir: Path) -> None:
+    profile = load_profile(_write(profiles_dir, complete_profile()))
+    assert profile.os == ("testos",)
+    assert len(profile.expectations) == len(behaviours())
+
+
+ENTRY = '\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = ["mmap(2)"]\n'
+
+
+@pytest.mark.parametrize(
+    ("entry", "line_offset", "words"),
+    [
+        ('\n[[expect]]\nbehaviour = "zero-fil"\noutcome = "zero"\ncite = ["x"]\n', 2, ["'zero-fil' is not a behaviour"]),
+        ('\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zeroes"\ncite = ["x"]\n', 3, ["key 'outcome'", "'zeroes'"]),
+        ('\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\n', 1, ["key 'cite'"]),
+        ('\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = []\n', 4, ["key 'cite'"]),
+        ('\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = ["x"]\nwhen = { kernal = ">=2.4" }\n', 5, ["when.kernal", "unknown condition field"]),
+        ('\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = ["x"]\nwhen = { kernel = "2.4" }\n', 5, ["when.kernel", "operator"]),
+        ('\n[[expect]]\nbehaviour = "zero-fill"\ncase = { fd = "0" }\noutcome = "zero"\ncite = ["x"]\n', 3, ["case.fd", "no parameter 'fd'"]),
+        ('\n[[expect]]\nbehaviour = "zero-fill"\ncase = { size = "2" }\noutcome = "zero"\ncite = ["x"]\n', 3, ["case.size", "not among its values"]),
+        ('\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = ["x"]\nseverity = 3\n', 5, ["unknown key 'severity'"]),
+        ('\n[[constant]]\nname = "MAP_FIXED"\nvalue = "0x10"\ncite = ["x"]\n', 3, ["key 'value'"]),
+    ],
+)
+def test_each_problem_names_file_line_and_key(profiles_dir: Path, entry: str, line_offset: int, words: list[str]) -> None:
+    base = complete_profile()
+    path = _write(profiles_dir, base + entry)
+    first_line_of_entry = base.count("\n") + 2
+    problems = _problems(path)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{path}:{first_line_of_entry + line_offset - 1}: "), problems
+    for word in words:
+        assert word in problems[0]
+
+
+def test_a_toml_syntax_error_names_its_line(profiles_dir: Path) -> None:
+    path = _write(profiles_dir, complete_profile() + '\n[[expect]]\nbehaviour = "zero-fill\n')
+    problems = _problems(path)
+    assert problems[0].startswith(f"{path}:{complete_profile().count(chr(10)) + 3}: not valid TOML")
+
+
+def test_missing_platform_table(profiles_dir: Path) -> None:
+    text = complete_profile().replace('[platform]\nos = ["testos"]\ntitle = "Test OS"\n', "")
+    assert any("missing [platform]" in p for p in _problems(_write(profiles_dir, text)))
+
+
+def test_an_uncovered_case_is_named(profiles_dir: Path) -> None:
+    text = complete_profile().replace('[[expect]]\nbehaviour = "madvise"\noutcome = "unknown"\ncite = ["test"]\n', "")
+    problems = _problems(_write(profiles_dir, text))
+    assert len(problems) == 1
+    assert "madvise" in problems[0] and cases("madvise")[0].id in problems[0]
+
+
+def test_every_problem_is_reported_at_once(profiles_dir: Path) -> None:
+    text = complete_profile() + ENTRY.replace("zero-fill", "nope") + ENTRY.replace('"zero"', '"nada"')
+    assert len(_problems(_write(profiles_dir, text))) == 2
+
+
+def test_the_most_specific_entry_wins_and_later_breaks_ties(profiles_dir: Path) -> None:
+    extra = """
+[[expect]]
+behaviour = "fd-argument"
+outcome = "zero"
+cite = ["general"]
+
+[[expect]]
+behaviour = "fd-argument"
+case = { fd = "closed" }
+outcome = "EBADF"
+cite = ["specific"]
+
+[[expect]]
+behaviour = "fd-argument"
+outcome = "EINVAL"
+cite = ["later but general"]
+
+[[expect]]
+behaviour = "fd-argument"
+case = { fd = "closed" }
+outcome = "EINVAL|EBADF"
+cite = ["later and as specific, but only on new kernels"]
+when = { kernel = ">=99" }
+"""
+    profile = load_profile(_write(profiles_dir, complete_profile(extra)))
+    by_id = {c.id: c for c in cases("fd-argument")}
+    info = run_info(kernel="6.1.0")
+    chosen = profile.expectation(by_id["libc-private-fd=closed"], info)
+    assert chosen is not None and chosen.cite == ("specific",)
+    chosen = profile.expectation(by_id["libc-private-fd=closed"], run_info(kernel="99.1"))
+    assert chosen is not None and chosen.outcome == "EINVAL|EBADF"
+    chosen = profile.expectation(by_id["libc-private-fd=0"], info)
+    assert chosen is not None and chosen.cite == ("later but general",)
+
+
+def test_find_profile_by_os_and_by_name(profiles_dir: Path) -> None:
+    _write(profiles_dir, complete_profile())
+    assert find_profile(profiles_dir, run_info(os="testos")) is not None
+    assert find_profile(profiles_dir, run_info(os="haiku")) is None
+    assert find_profile(profiles_dir, run_info(os="haiku"), "testos") is not None
+    with pytest.raises(ProfileError, match="no such profile.*available: testos"):
+        find_profile(profiles_dir, run_info(os="haiku"), "freebsd")
+
+
+def test_a_profile_named_for_another_os_is_refused(profiles_dir: Path) -> None:
+    _write(profiles_dir, complete_profile(os_name="otheros"), name="testos")
+    with pytest.raises(ProfileError, match="does not list 'testos'"):
+        find_profile(profiles_dir, run_info(os="testos"))

@@ -1,0 +1,93 @@
+"""The suite end to end, in fresh processes: results, xdist equality, errors, and the
+seccomp proof that it notices when the kernel deviates."""
+
+from __future__ import annotations
+
+import mmap
+import platform
+from pathlib import Path
+
+import pytest
+
+from anonmap.catalogue import behaviours
+from selftests.helpers import REPO, run_suite
+
+LINUX = platform.system() == "Linux"
+
+
+def _records(data: dict[str, object]) -> list[dict[str, object]]:
+    records = data["records"]
+    assert isinstance(records, list)
+    return records
+
+
+@pytest.mark.skipif(not LINUX, reason="the shipped Linux profile is the one under test here")
+def test_serial_and_parallel_runs_write_equal_results(tmp_path: Path) -> None:
+    serial = run_suite(tmp_path / "serial", ["-n", "0"])
+    parallel = run_suite(tmp_path / "parallel", ["-n", "2"])
+    assert serial.returncode == 0, serial.output
+    assert parallel.returncode == 0, parallel.output
+    assert serial.results is not None and parallel.results is not None
+    assert _records(serial.results) == _records(parallel.results)
+    assert serial.results["run_info"] == parallel.results["run_info"]
+    assert {r["verdict"] for r in _records(serial.results)} == {"pass"}
+    total = sum(len(b.cases) for b in behaviours().values())
+    assert len(_records(serial.results)) == total
+    assert "anonmap: linux" in serial.output and "total" in serial.output
+
+
+def test_without_a_profile_the_suite_runs_passes_and_says_unprofiled_loudly(tmp_path: Path) -> None:
+    empty = tmp_path / "no-profiles"
+    empty.mkdir()
+    run = run_suite(tmp_path, [f"--anonmap-profiles={empty}", "-k", "zero_fill"])
+    assert run.returncode == 0, run.output
+    assert set(run.verdicts().values()) == {"unprofiled"}
+    assert "UNPROFILED: 16 case(s)" in run.output
+    assert "NO PROFILE" in run.output
+
+
+def test_a_malformed_profile_stops_the_run_naming_file_line_and_key(tmp_path: Path) -> None:
+    broken = tmp_path / "profiles"
+    broken.mkdir()
+    text = (REPO / "platforms" / "linux.toml").read_text()
+    (broken / "linux.toml").write_text(text.replace('outcome = "zero"', 'outcome = "zeroes"', 1))
+    run = run_suite(tmp_path, [f"--anonmap-profiles={broken}", "--anonmap-platform=linux"])
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR
+    line = 1 + text[: text.index('outcome = "zero"')].count("\n")
+    assert f"linux.toml:{line}: " in run.output and "key 'outcome'" in run.output
+    assert run.results is None, "no results file may be written when the run could not start"
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [("--anonmap-time-limit=soon", "expected a positive number of seconds"), ("--anonmap-platform=../etc", "expected a profile name")],
+)
+def test_a_bad_option_says_what_is_expected(tmp_path: Path, option: str, expected: str) -> None:
+    run = run_suite(tmp_path, [option])
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR
+    assert expected in run.output
+
+
+@pytest.mark.skipif(not LINUX, reason="seccomp is Linux's")
+def test_seccomp_refusing_anonymous_fds_flips_exactly_the_fd_cases(tmp_path: Path) -> None:
+    from selftests.emulation import seccomp
+
+    if not seccomp.supported(platform.machine()):
+        pytest.skip(f"unsupported: the seccomp persona knows no mmap syscall number for {platform.machine()}")
+    launcher = [str(REPO / "selftests" / "emulation" / "run_filtered.py"), "fd-must-be-minus-one", "--"]
+    run = run_suite(tmp_path, ["-n", "0"], launcher=launcher)
+    assert run.results is not None, run.output
+    deviations = {name for name, verdict in run.verdicts().items() if verdict == "deviation"}
+    # Derived from the catalogue, not listed: every case that passes MAP_ANONYMOUS with an fd
+    # other than -1.
+    fd_cases = {
+        f"{case.behaviour}[{case.id}]"
+        for behaviour in behaviours().values()
+        for case in behaviour.cases
+        if case.params.get("fd", "-1") != "-1"
+    }
+    assert fd_cases, "the catalogue has no fd cases"
+    assert deviations == fd_cases
+    assert run.returncode == pytest.ExitCode.TESTS_FAILED
+    assert "observed: EINVAL" in run.output
+    assert mmap.MAP_ANONYMOUS  # the filter keyed on the same constant the suite uses
