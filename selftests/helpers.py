@@ -54,9 +54,21 @@ def run_suite(tmp_path: Path, args: Sequence[str] = (), launcher: Sequence[str] 
     ``python -m pytest ...`` itself, such as the seccomp persona launcher.
     """
     results = tmp_path / "results.json"
-    command = [sys.executable, *launcher, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
-               f"--anonmap-results={results}", *args]
+    command = [
+        sys.executable,
+        *launcher,
+        "-m",
+        "pytest",
+        "tests",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--anonmap-results={results}",
+        *args,
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, env=env, timeout=300, check=False
+    )
     data = json.loads(results.read_text()) if results.exists() else None
     return SuiteRun(done.returncode, done.stdout + done.stderr, data)

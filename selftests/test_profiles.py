@@ -43,19 +43,49 @@ ENTRY = '\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = ["mmap(
 @pytest.mark.parametrize(
     ("entry", "line_offset", "words"),
     [
-        ('\n[[expect]]\nbehaviour = "zero-fil"\noutcome = "zero"\ncite = ["x"]\n', 2, ["'zero-fil' is not a behaviour"]),
-        ('\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zeroes"\ncite = ["x"]\n', 3, ["key 'outcome'", "'zeroes'"]),
+        (
+            '\n[[expect]]\nbehaviour = "zero-fil"\noutcome = "zero"\ncite = ["x"]\n',
+            2,
+            ["'zero-fil' is not a behaviour"],
+        ),
+        (
+            '\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zeroes"\ncite = ["x"]\n',
+            3,
+            ["key 'outcome'", "'zeroes'"],
+        ),
         ('\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\n', 1, ["key 'cite'"]),
         ('\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = []\n', 4, ["key 'cite'"]),
-        ('\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = ["x"]\nwhen = { kernal = ">=2.4" }\n', 5, ["when.kernal", "unknown condition field"]),
-        ('\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = ["x"]\nwhen = { kernel = "2.4" }\n', 5, ["when.kernel", "operator"]),
-        ('\n[[expect]]\nbehaviour = "zero-fill"\ncase = { fd = "0" }\noutcome = "zero"\ncite = ["x"]\n', 3, ["case.fd", "no parameter 'fd'"]),
-        ('\n[[expect]]\nbehaviour = "zero-fill"\ncase = { size = "2" }\noutcome = "zero"\ncite = ["x"]\n', 3, ["case.size", "not among its values"]),
-        ('\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = ["x"]\nseverity = 3\n', 5, ["unknown key 'severity'"]),
+        (
+            '\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = ["x"]\nwhen = { kernal = ">=2.4" }\n',
+            5,
+            ["when.kernal", "unknown condition field"],
+        ),
+        (
+            '\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = ["x"]\nwhen = { kernel = "2.4" }\n',
+            5,
+            ["when.kernel", "operator"],
+        ),
+        (
+            '\n[[expect]]\nbehaviour = "zero-fill"\ncase = { fd = "0" }\noutcome = "zero"\ncite = ["x"]\n',
+            3,
+            ["case.fd", "no parameter 'fd'"],
+        ),
+        (
+            '\n[[expect]]\nbehaviour = "zero-fill"\ncase = { size = "2" }\noutcome = "zero"\ncite = ["x"]\n',
+            3,
+            ["case.size", "not among its values"],
+        ),
+        (
+            '\n[[expect]]\nbehaviour = "zero-fill"\noutcome = "zero"\ncite = ["x"]\nseverity = 3\n',
+            5,
+            ["unknown key 'severity'"],
+        ),
         ('\n[[constant]]\nname = "MAP_FIXED"\nvalue = "0x10"\ncite = ["x"]\n', 3, ["key 'value'"]),
     ],
 )
-def test_each_problem_names_file_line_and_key(profiles_dir: Path, entry: str, line_offset: int, words: list[str]) -> None:
+def test_each_problem_names_file_line_and_key(
+    profiles_dir: Path, entry: str, line_offset: int, words: list[str]
+) -> None:
     base = complete_profile()
     path = _write(profiles_dir, base + entry)
     first_line_of_entry = base.count("\n") + 2
@@ -78,7 +108,9 @@ def test_missing_platform_table(profiles_dir: Path) -> None:
 
 
 def test_an_uncovered_case_is_named(profiles_dir: Path) -> None:
-    text = complete_profile().replace('[[expect]]\nbehaviour = "madvise"\noutcome = "unknown"\ncite = ["test"]\n', "")
+    text = complete_profile().replace(
+        '[[expect]]\nbehaviour = "madvise"\noutcome = "unknown"\ncite = ["test"]\n', ""
+    )
     problems = _problems(_write(profiles_dir, text))
     assert len(problems) == 1
     assert "madvise" in problems[0] and cases("madvise")[0].id in problems[0]
@@ -130,7 +162,7 @@ def test_find_profile_by_os_and_by_name(profiles_dir: Path) -> None:
     assert find_profile(profiles_dir, run_info(os="testos")) is not None
     assert find_profile(profiles_dir, run_info(os="haiku")) is None
     assert find_profile(profiles_dir, run_info(os="haiku"), "testos") is not None
-    with pytest.raises(ProfileError, match="no such profile.*available: testos"):
+    with pytest.raises(ProfileError, match=r"no such profile.*available: testos"):
         find_profile(profiles_dir, run_info(os="haiku"), "freebsd")
 
 

@@ -60,7 +60,10 @@ def test_a_malformed_profile_stops_the_run_naming_file_line_and_key(tmp_path: Pa
 
 @pytest.mark.parametrize(
     ("option", "expected"),
-    [("--anonmap-time-limit=soon", "expected a positive number of seconds"), ("--anonmap-platform=../etc", "expected a profile name")],
+    [
+        ("--anonmap-time-limit=soon", "expected a positive number of seconds"),
+        ("--anonmap-platform=../etc", "expected a profile name"),
+    ],
 )
 def test_a_bad_option_says_what_is_expected(tmp_path: Path, option: str, expected: str) -> None:
     run = run_suite(tmp_path, [option])

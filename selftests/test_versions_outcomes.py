@@ -46,7 +46,9 @@ def test_malformed_constraints_say_what_is_expected(constraint: str) -> None:
     assert error is not None and "operator" in error
 
 
-@pytest.mark.parametrize("word", ["ok", "zero", "EINVAL", "EOPNOTSUPP", "SIGSEGV", "SIGBUS", "0x20", "ValueError", "timeout"])
+@pytest.mark.parametrize(
+    "word", ["ok", "zero", "EINVAL", "EOPNOTSUPP", "SIGSEGV", "SIGBUS", "0x20", "ValueError", "timeout"]
+)
 def test_outcome_words(word: str) -> None:
     assert outcomes.is_outcome(word)
 

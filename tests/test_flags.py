@@ -19,7 +19,10 @@ def test_names_values(case: Case, judge: Judge) -> None:
     # The observation is what CPython was compiled with: the platform's own header. The
     # profile's constants never enter here, or the case would compare the profile with itself.
     def check() -> str:
-        values = {name: judge.constants.module_value(name) for name in (*ANONYMOUS_NAMES, "MAP_SHARED", "MAP_PRIVATE")}
+        values = {
+            name: judge.constants.module_value(name)
+            for name in (*ANONYMOUS_NAMES, "MAP_SHARED", "MAP_PRIVATE")
+        }
         if case["constant"] == "MAP_ANON-vs-MAP_ANONYMOUS":
             if None in (values["MAP_ANON"], values["MAP_ANONYMOUS"]):
                 return "absent"

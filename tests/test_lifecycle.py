@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from anonmap import fdkinds
-from anonmap.calls import PAGE, PROT_READ, PROT_RW, SHARING_FLAGS, LibcRegion, map_libc, map_region, mmap_raw, munmap
+from anonmap.calls import (
+    PAGE,
+    PROT_READ,
+    PROT_RW,
+    SHARING_FLAGS,
+    LibcRegion,
+    map_libc,
+    map_region,
+    mmap_raw,
+    munmap,
+)
 from anonmap.catalogue import Case
 from anonmap.plugin import Judge
 

@@ -1,6 +1,6 @@
 """Install a seccomp persona, then exec Python with the remaining arguments.
 
-    python selftests/emulation/run_filtered.py fd-must-be-minus-one -- -m pytest tests ...
+python selftests/emulation/run_filtered.py fd-must-be-minus-one -- -m pytest tests ...
 """
 
 from __future__ import annotations
@@ -9,13 +9,17 @@ import mmap
 import os
 import platform
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import seccomp  # noqa: E402 - the launcher runs as a script, beside the module
+# Run as a script: make the repository importable to reach the persona module.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from selftests.emulation import seccomp
 
-PERSONAS = {
-    "fd-must-be-minus-one": lambda machine: seccomp.anonymous_fd_must_be_minus_one(machine, mmap.MAP_ANONYMOUS),
+PERSONAS: dict[str, Callable[[str], list[seccomp.Insn]]] = {
+    "fd-must-be-minus-one": lambda machine: seccomp.anonymous_fd_must_be_minus_one(
+        machine, mmap.MAP_ANONYMOUS
+    ),
 }
 
 

@@ -52,7 +52,9 @@ def supported(machine: str) -> bool:
     return machine in _ARCHES
 
 
-def anonymous_fd_must_be_minus_one(machine: str, map_anonymous: int, refuse_with: int = errno.EINVAL) -> list[Insn]:
+def anonymous_fd_must_be_minus_one(
+    machine: str, map_anonymous: int, refuse_with: int = errno.EINVAL
+) -> list[Insn]:
     """mmap with MAP_ANONYMOUS and an fd other than -1 fails with ``refuse_with``."""
     audit_arch, nr_mmap = _ARCHES[machine]
     allow, deny = Insn(_RET_K, _RET_ALLOW), Insn(_RET_K, _RET_ERRNO | refuse_with)

@@ -166,11 +166,12 @@ def map_python(length: int, flags: int, fd: int = -1, offset: int = 0, prot: int
         raise Observed(type(error).__name__, f"mmap.mmap: {error}") from error
 
 
-def map_region(layer: str, length: int, flags: int, fd: int = -1, offset: int = 0, prot: int = PROT_RW) -> Region:
+def map_region(
+    layer: str, length: int, flags: int, fd: int = -1, offset: int = 0, prot: int = PROT_RW
+) -> Region:
     """Map through the named layer ('libc' or 'python')."""
     if layer == "libc":
         return map_libc(length, flags, fd, offset, prot)
     if layer == "python":
         return map_python(length, flags, fd, offset, prot)
     raise ValueError(f"unknown call layer {layer!r} (expected 'libc' or 'python')")
-

@@ -56,7 +56,7 @@ def _cases(behaviour_id: str, blocks: list[dict[str, list[str]]]) -> tuple[Case,
         requires = (Capability.FORK, *(Capability(name) for name in block.get("requires", [])))
         axes = {key: values for key, values in block.items() if key != "requires"}
         for values in itertools.product(*axes.values()):
-            cases.append(Case(behaviour_id, dict(zip(axes, values)), requires))
+            cases.append(Case(behaviour_id, dict(zip(axes, values, strict=True)), requires))
     return tuple(cases)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 
 from anonmap.calls import PAGE
 
@@ -34,7 +35,7 @@ def closed() -> int:
 
 def make(kind: str) -> int:
     """The fd for one fd-argument case value."""
-    makers = {
+    makers: dict[str, Callable[[], int]] = {
         "0": lambda: 0,
         "-1": lambda: -1,
         "-2": lambda: -2,

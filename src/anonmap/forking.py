@@ -52,7 +52,12 @@ def sharing(region: Region, direction: str) -> str:
     """'shared' when a write after fork on one side is seen on the other, else 'private'."""
     region.write(0, _BEFORE)
     if direction == "child-to-parent":
-        wait_child(in_child(lambda: region.write(0, _AFTER) or 0))
+
+        def write_after() -> int:
+            region.write(0, _AFTER)
+            return 0
+
+        wait_child(in_child(write_after))
         seen = _classify(region.read(0, len(_AFTER)))
     elif direction == "parent-to-child":
         read_end, write_end = os.pipe()

@@ -7,6 +7,7 @@ child leads its own process group, so grandchildren a check forks die with it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import faulthandler
 import os
@@ -69,10 +70,8 @@ def _signal_name(signum: int) -> str:
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def run(check: Callable[[], str], time_limit: float = DEFAULT_TIME_LIMIT) -> Isolated:
@@ -91,10 +90,8 @@ def run(check: Callable[[], str], time_limit: float = DEFAULT_TIME_LIMIT) -> Iso
         os.close(read_end)
         _child(check, write_end)
     os.close(write_end)
-    try:
+    with contextlib.suppress(OSError):  # the child already did it, or has already exited
         os.setpgid(pid, pid)
-    except OSError:
-        pass  # the child already did it, or has already exited
     try:
         received, timed_out = _read_until(read_end, time.monotonic() + time_limit)
     finally:
@@ -114,7 +111,9 @@ def run(check: Callable[[], str], time_limit: float = DEFAULT_TIME_LIMIT) -> Iso
         return Isolated(outcome, detail)
     if kind == "harness":
         return Isolated("", harness_error=rest)
-    return Isolated("", harness_error=f"the child exited with status {os.waitstatus_to_exitcode(status)} and no result")
+    return Isolated(
+        "", harness_error=f"the child exited with status {os.waitstatus_to_exitcode(status)} and no result"
+    )
 
 
 def _read_until(fd: int, deadline: float) -> tuple[bytes, bool]:

@@ -25,6 +25,8 @@ from anonmap.verdicts import Verdict, decide
 class _State:
     run_info: RunInfo
     profile: Profile | None
+    profile_shown: str
+    """The profile's path as the results and messages show it: relative to the rootdir."""
     constants: Constants
     time_limit: float
     results_path: Path | None
@@ -48,39 +50,72 @@ def _positive_seconds(text: str) -> float:
 
 def _platform_name(text: str) -> str:
     if not text.replace("-", "").replace("_", "").isalnum():
-        raise argparse.ArgumentTypeError(f"expected a profile name such as 'linux' or 'freebsd', got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a profile name such as 'linux' or 'freebsd', got {text!r}"
+        )
     return text
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("anonmap", "anonymous mapping portability suite")
-    group.addoption("--anonmap-results", metavar="PATH", help="write the results JSON here; a directory gets anonmap-<os>-<arch>.json")
-    group.addoption("--anonmap-platform", metavar="NAME", type=_platform_name, help="use platforms/NAME.toml instead of the one for this os")
-    group.addoption("--anonmap-profiles", metavar="DIR", help="the profiles directory (default: platforms/ beside the root conftest)")
-    group.addoption("--anonmap-time-limit", metavar="SECONDS", type=_positive_seconds, default=isolate.DEFAULT_TIME_LIMIT, help="time limit of one check (default: %(default)s)")
+    group.addoption(
+        "--anonmap-results",
+        metavar="PATH",
+        help="write the results JSON here; a directory gets anonmap-<os>-<arch>.json",
+    )
+    group.addoption(
+        "--anonmap-platform",
+        metavar="NAME",
+        type=_platform_name,
+        help="use platforms/NAME.toml instead of the one for this os",
+    )
+    group.addoption(
+        "--anonmap-profiles",
+        metavar="DIR",
+        help="the profiles directory (default: platforms/ beside the root conftest)",
+    )
+    group.addoption(
+        "--anonmap-time-limit",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=isolate.DEFAULT_TIME_LIMIT,
+        help="time limit of one check (default: %(default)s)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "behaviour(id): the catalogue behaviour a test checks; parametrised with its cases")
+    config.addinivalue_line(
+        "markers", "behaviour(id): the catalogue behaviour a test checks; parametrised with its cases"
+    )
     info = probe()
     directory = Path(config.getoption("anonmap_profiles") or config.rootpath / "platforms")
     try:
         profile = find_profile(directory, info, config.getoption("anonmap_platform"))
     except ProfileError as error:
         raise pytest.UsageError(f"anonmap: invalid profile\n{error}") from error
-    constants = Constants({}) if profile is None else Constants(
-        {name: c.value for name, c in profile.constant_values(info).items()}
+    constants = (
+        Constants({})
+        if profile is None
+        else Constants({name: c.value for name, c in profile.constant_values(info).items()})
     )
     results = config.getoption("anonmap_results")
     config.stash[_STATE] = _State(
         run_info=info,
         profile=profile,
+        profile_shown=_shown(profile.path, config.rootpath) if profile else "",
         constants=constants,
         time_limit=config.getoption("anonmap_time_limit"),
         results_path=_results_path(results, info) if results else None,
         started_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     )
     config.pluginmanager.register(_Reporter(config.stash[_STATE]), "anonmap-reporter")
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _results_path(option: str, info: RunInfo) -> Path:
@@ -93,7 +128,7 @@ def _results_path(option: str, info: RunInfo) -> Path:
 def _profile_line(state: _State) -> str:
     if state.profile is None:
         return f"anonmap: NO PROFILE for os {state.run_info.os!r}: every case will be recorded unprofiled"
-    return f"anonmap: profile {state.profile.name} ({state.profile.path})"
+    return f"anonmap: profile {state.profile.name} ({state.profile_shown})"
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -135,7 +170,7 @@ class Judge:
             cite=expectation.cite if expectation else (),
             note=expectation.note if expectation else "",
             detail=detail,
-            source=f"{profile.path}:{expectation.line}" if profile and expectation else "",
+            source=f"{self._state.profile_shown}:{expectation.line}" if expectation else "",
         )
         self._node.user_properties.append((_PROPERTY, record.to_json()))
         return record
@@ -162,7 +197,10 @@ class Judge:
         record = self._record(verdict, isolated.outcome, isolated.detail or isolated.harness_error)
         platform = f"{info.os} {info.release} {info.arch}"
         if verdict is Verdict.ERROR:
-            pytest.fail(f"harness error in {self.case.behaviour}[{self.case.id}] on {platform}:\n{isolated.harness_error}", pytrace=False)
+            pytest.fail(
+                f"harness error in {self.case.behaviour}[{self.case.id}] on {platform}:\n{isolated.harness_error}",
+                pytrace=False,
+            )
         if verdict is Verdict.DEVIATION:
             lines = [
                 f"deviation: {self.case.behaviour}[{self.case.id}] on {platform}",
@@ -190,14 +228,16 @@ class _Reporter:
         if report.when != "call":
             return
         for name, value in report.user_properties:
-            if name == _PROPERTY:
+            if name == _PROPERTY and isinstance(value, dict):
                 self.state.records.append(Record.from_json(value))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         state = self.state
         if not state.records:
             return
-        terminalreporter.section(f"anonmap: {state.run_info.os} {state.run_info.release} {state.run_info.arch}")
+        terminalreporter.section(
+            f"anonmap: {state.run_info.os} {state.run_info.release} {state.run_info.arch}"
+        )
         for line in table(state.records):
             terminalreporter.write_line(line)
         for line in deviations(state.records):
@@ -218,11 +258,15 @@ class _Reporter:
         state = self.state
         if state.results_path is None or hasattr(session.config, "workerinput"):
             return
-        profile = None if state.profile is None else {
-            "name": state.profile.name,
-            "title": state.profile.title,
-            "path": str(state.profile.path),
-        }
+        profile = (
+            None
+            if state.profile is None
+            else {
+                "name": state.profile.name,
+                "title": state.profile.title,
+                "path": state.profile_shown,
+            }
+        )
         write_atomically(
             state.results_path,
             document(state.run_info.to_json(), profile, state.records, state.started_at),

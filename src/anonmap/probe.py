@@ -130,11 +130,9 @@ def _compat_layers(os_name: str, uname: os.uname_result, arch: str) -> tuple[str
         if arch not in ("x86_64", "i386", "i686") and "vendor_id" in _read_text("/proc/cpuinfo"):
             # An x86 host's cpuinfo under a non-x86 uname: qemu-user passed the host's through.
             found.append("qemu-user")
-        if (
-            os.environ.get("container")
-            or Path("/.dockerenv").exists()
-            or Path("/run/.containerenv").exists()
-        ):
+        # systemd and podman spell the variable lower-case.
+        in_container = os.environ.get("container")  # noqa: SIM112
+        if in_container or Path("/.dockerenv").exists() or Path("/run/.containerenv").exists():
             found.append("container")
     return tuple(found)
 
@@ -225,7 +223,5 @@ def describe(info: RunInfo) -> list[str]:
     return [
         f"anonmap: {info.os} {info.release} (kernel {info.kernel}) {info.arch}, "
         f"{info.libc} {info.libc_version}, Python {info.python}, page {info.page_size}",
-        f"anonmap: compatibility layer: {compat}; "
-        f"missing capabilities: {', '.join(missing) or 'none'}",
+        f"anonmap: compatibility layer: {compat}; missing capabilities: {', '.join(missing) or 'none'}",
     ]
-

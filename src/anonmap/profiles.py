@@ -130,10 +130,16 @@ class _Checker:
 
     def common(self, table: dict[str, object], line: int, label: str, allowed: set[str]) -> Entry:
         for key in sorted(set(table) - allowed):
-            self.problem(self.lines.key(line, key), f"{label}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+            self.problem(
+                self.lines.key(line, key),
+                f"{label}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})",
+            )
         cite = table.get("cite")
         if not (isinstance(cite, list) and cite and all(isinstance(c, str) and c.strip() for c in cite)):
-            self.problem(self.lines.key(line, "cite"), f"{label}: key 'cite' must be a non-empty list of sources (man page, kernel file and function)")
+            self.problem(
+                self.lines.key(line, "cite"),
+                f"{label}: key 'cite' must be a non-empty list of sources (man page, kernel file and function)",
+            )
             cite = []
         when = table.get("when", {})
         if not isinstance(when, dict):
@@ -147,21 +153,31 @@ class _Checker:
             note = ""
         return Entry(line, {}, when, tuple(cite), note)
 
-    def expectation(self, table: dict[str, object], line: int, index: int, known: Mapping[str, Behaviour]) -> Expectation | None:
+    def expectation(
+        self, table: dict[str, object], line: int, index: int, known: Mapping[str, Behaviour]
+    ) -> Expectation | None:
         label = f"expect #{index + 1}"
         entry = self.common(table, line, label, _EXPECT_KEYS)
         behaviour_id = table.get("behaviour")
         behaviour = known.get(behaviour_id) if isinstance(behaviour_id, str) else None
         if behaviour is None:
-            self.problem(self.lines.key(line, "behaviour"), f"{label}: key 'behaviour': {behaviour_id!r} is not a behaviour (known: {', '.join(known)})")
+            self.problem(
+                self.lines.key(line, "behaviour"),
+                f"{label}: key 'behaviour': {behaviour_id!r} is not a behaviour (known: {', '.join(known)})",
+            )
         outcome = table.get("outcome")
-        if not isinstance(outcome, str) or (bad := outcomes.invalid_words(outcome)):
-            self.problem(self.lines.key(line, "outcome"), f"{label}: key 'outcome': {outcome!r} is not an outcome word or words joined by '|' (see anonmap.outcomes)")
+        if not isinstance(outcome, str) or outcomes.invalid_words(outcome):
+            self.problem(
+                self.lines.key(line, "outcome"),
+                f"{label}: key 'outcome': {outcome!r} is not an outcome word or words joined by '|' (see anonmap.outcomes)",
+            )
             outcome = None
         case: dict[str, tuple[str, ...]] = {}
         raw_case = table.get("case", {})
         if not isinstance(raw_case, dict):
-            self.problem(self.lines.key(line, "case"), f"{label}: key 'case' must be a table of case parameters")
+            self.problem(
+                self.lines.key(line, "case"), f"{label}: key 'case' must be a table of case parameters"
+            )
             raw_case = {}
         parameters = behaviour.parameters if behaviour else {}
         for key, value in raw_case.items():
@@ -169,9 +185,15 @@ class _Checker:
             if behaviour is None:
                 continue
             if key not in parameters:
-                self.problem(self.lines.key(line, "case"), f"{label}: key 'case.{key}': behaviour {behaviour.id!r} has no parameter {key!r} (it has: {', '.join(parameters)})")
+                self.problem(
+                    self.lines.key(line, "case"),
+                    f"{label}: key 'case.{key}': behaviour {behaviour.id!r} has no parameter {key!r} (it has: {', '.join(parameters)})",
+                )
             elif values is None or not set(values) <= parameters[key]:
-                self.problem(self.lines.key(line, "case"), f"{label}: key 'case.{key}': {value!r} is not among its values ({', '.join(sorted(parameters[key]))})")
+                self.problem(
+                    self.lines.key(line, "case"),
+                    f"{label}: key 'case.{key}': {value!r} is not among its values ({', '.join(sorted(parameters[key]))})",
+                )
             else:
                 case[key] = values
         if behaviour is None or outcome is None:
@@ -183,21 +205,28 @@ class _Checker:
         entry = self.common(table, line, label, _CONSTANT_KEYS)
         name, value = table.get("name"), table.get("value")
         if not (isinstance(name, str) and re.fullmatch(r"[A-Z][A-Z0-9_]*", name)):
-            self.problem(self.lines.key(line, "name"), f"{label}: key 'name' must be a constant's name such as 'MAP_FIXED'")
+            self.problem(
+                self.lines.key(line, "name"),
+                f"{label}: key 'name' must be a constant's name such as 'MAP_FIXED'",
+            )
             return None
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            self.problem(self.lines.key(line, "value"), f"{label}: key 'value' must be a non-negative integer (write it in hex, as the header does)")
+            self.problem(
+                self.lines.key(line, "value"),
+                f"{label}: key 'value' must be a non-negative integer (write it in hex, as the header does)",
+            )
             return None
         return Constant(line, {}, entry.when, entry.cite, entry.note, name, value)
 
 
-def _tables(document: dict[str, object], name: str, checker: _Checker) -> Iterator[tuple[int, dict[str, object]]]:
+def _tables(
+    document: dict[str, object], name: str, checker: _Checker
+) -> Iterator[tuple[int, dict[str, object]]]:
     raw = document.get(name, [])
     if not isinstance(raw, list):
         checker.problem(checker.lines.table(name), f"'{name}' must be written as [[{name}]] tables")
         return
-    for index, table in enumerate(raw):
-        yield index, table
+    yield from enumerate(raw)
 
 
 def load_profile(path: Path) -> Profile:
@@ -211,11 +240,16 @@ def load_profile(path: Path) -> Profile:
     except TOMLDecodeError as error:
         position = _TOML_POSITION.search(str(error))
         line = position.group(1) if position else "1"
-        raise ProfileError([f"{path}:{line}: not valid TOML: {_TOML_POSITION.sub('', str(error)).strip()}"]) from error
+        raise ProfileError(
+            [f"{path}:{line}: not valid TOML: {_TOML_POSITION.sub('', str(error)).strip()}"]
+        ) from error
     lines = _Lines(text)
     checker = _Checker(path, lines)
     for key in sorted(set(document) - _TOP_LEVEL):
-        checker.problem(lines.table(key) if key in lines.tables else lines.key(0, key), f"unknown top-level key {key!r} (allowed: {', '.join(sorted(_TOP_LEVEL))})")
+        checker.problem(
+            lines.table(key) if key in lines.tables else lines.key(0, key),
+            f"unknown top-level key {key!r} (allowed: {', '.join(sorted(_TOP_LEVEL))})",
+        )
     platform = document.get("platform")
     platform_line = lines.table("platform")
     os_names: tuple[str, ...] = ()
@@ -225,19 +259,27 @@ def load_profile(path: Path) -> Profile:
         checker.problem(1, "missing [platform] table (with os = the run_info os values it describes)")
     else:
         for key in sorted(set(platform) - _PLATFORM_KEYS):
-            checker.problem(lines.key(platform_line, key), f"[platform]: unknown key {key!r} (allowed: {', '.join(sorted(_PLATFORM_KEYS))})")
+            checker.problem(
+                lines.key(platform_line, key),
+                f"[platform]: unknown key {key!r} (allowed: {', '.join(sorted(_PLATFORM_KEYS))})",
+            )
         os_names = _strings(platform.get("os")) or ()
         if not os_names:
-            checker.problem(lines.key(platform_line, "os"), "[platform]: key 'os' must name the run_info os value(s) this profile describes")
+            checker.problem(
+                lines.key(platform_line, "os"),
+                "[platform]: key 'os' must name the run_info os value(s) this profile describes",
+            )
         title = str(platform.get("title", path.stem))
         sources = _strings(platform.get("sources", [])) or ()
     known = behaviours()
     expectations = [
-        e for index, table in _tables(document, "expect", checker)
+        e
+        for index, table in _tables(document, "expect", checker)
         if (e := checker.expectation(table, lines.table("expect", index), index, known))
     ]
     constants = [
-        c for index, table in _tables(document, "constant", checker)
+        c
+        for index, table in _tables(document, "constant", checker)
         if (c := checker.constant(table, lines.table("constant", index), index))
     ]
     if not checker.problems:
@@ -251,7 +293,10 @@ def load_profile(path: Path) -> Profile:
                 )
             ]
             if uncovered:
-                checker.problem(platform_line, f"no [[expect]] entry covers {behaviour.id} case(s) {', '.join(uncovered)} (give each an outcome, or outcome = 'unknown' with the reason)")
+                checker.problem(
+                    platform_line,
+                    f"no [[expect]] entry covers {behaviour.id} case(s) {', '.join(uncovered)} (give each an outcome, or outcome = 'unknown' with the reason)",
+                )
     if checker.problems:
         raise ProfileError(checker.problems)
     return Profile(path.stem, path, os_names, title, sources, tuple(expectations), tuple(constants))
@@ -274,5 +319,7 @@ def find_profile(directory: Path, info: RunInfo, name: str | None = None) -> Pro
         return None
     profile = load_profile(path)
     if info.os not in profile.os:
-        raise ProfileError([f"{path}:1: [platform] os does not list {info.os!r}, the os this file is named for"])
+        raise ProfileError(
+            [f"{path}:1: [platform] os does not list {info.os!r}, the os this file is named for"]
+        )
     return profile

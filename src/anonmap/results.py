@@ -47,7 +47,9 @@ class Record:
         return cls(**values)
 
 
-def document(run_info: Mapping[str, Any], profile: Mapping[str, Any] | None, records: Iterable[Record], started_at: str) -> dict[str, Any]:
+def document(
+    run_info: Mapping[str, Any], profile: Mapping[str, Any] | None, records: Iterable[Record], started_at: str
+) -> dict[str, Any]:
     """The results file's content. Records sort by test id, so the file does not depend on
     how many workers ran them."""
     ordered = sorted(records, key=lambda r: r.nodeid)

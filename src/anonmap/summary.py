@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from anonmap.catalogue import behaviours
 from anonmap.results import Record
 from anonmap.verdicts import Verdict
 
@@ -11,9 +12,12 @@ _COLUMNS = [v.value for v in Verdict]
 
 
 def table(records: Sequence[Record]) -> list[str]:
-    """One row per behaviour, in the order first seen, with a count per verdict."""
+    """One row per behaviour, in catalogue order, with a count per verdict."""
+    order = list(behaviours())
     rows: dict[str, dict[str, int]] = {}
-    for record in records:
+    for record in sorted(
+        records, key=lambda r: order.index(r.behaviour) if r.behaviour in order else len(order)
+    ):
         row = rows.setdefault(record.behaviour, dict.fromkeys(_COLUMNS, 0))
         row[record.verdict] += 1
     width = max([len("behaviour"), *map(len, rows)])
