@@ -94,3 +94,18 @@ def test_seccomp_refusing_anonymous_fds_flips_exactly_the_fd_cases(tmp_path: Pat
     assert run.returncode == pytest.ExitCode.TESTS_FAILED
     assert "observed: EINVAL" in run.output
     assert mmap.MAP_ANONYMOUS  # the filter keyed on the same constant the suite uses
+
+
+@pytest.mark.skipif(not LINUX, reason="seccomp is Linux's")
+def test_a_sandbox_that_blocks_fork_makes_every_case_unsupported_not_a_deviation(tmp_path: Path) -> None:
+    from selftests.emulation import seccomp
+
+    if not seccomp.supported(platform.machine()):
+        pytest.skip(f"unsupported: the seccomp persona knows no syscall numbers for {platform.machine()}")
+    launcher = [str(REPO / "selftests" / "emulation" / "run_filtered.py"), "fork-blocked", "--"]
+    run = run_suite(tmp_path, ["-n", "0", "-rs", "-k", "zero_fill or shared_anonymous"], launcher=launcher)
+    assert run.returncode == 0, run.output
+    assert run.results is not None
+    assert {r["verdict"] for r in _records(run.results)} == {"unsupported"}
+    assert all("fork" in str(r["detail"]) for r in _records(run.results))
+    assert "unsupported: fork: fork() failed here" in run.output

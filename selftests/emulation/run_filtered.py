@@ -20,6 +20,7 @@ PERSONAS: dict[str, Callable[[str], list[seccomp.Insn]]] = {
     "fd-must-be-minus-one": lambda machine: seccomp.anonymous_fd_must_be_minus_one(
         machine, mmap.MAP_ANONYMOUS
     ),
+    "fork-blocked": seccomp.fork_blocked,
 }
 
 

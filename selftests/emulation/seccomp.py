@@ -1,4 +1,4 @@
-"""A seccomp filter that makes Linux refuse mmap calls another platform would refuse.
+"""Seccomp filters that make Linux refuse calls the way another platform or a sandbox would.
 
 The filter runs in the kernel on the real syscall, so the suite under test sees the refusal
 through the same path a real platform's refusal would take. A filter can never be removed:
@@ -8,6 +8,7 @@ install it only in a process that is about to exec the run under test (see ``run
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import errno
 import struct
 import sys
@@ -25,9 +26,23 @@ _SECCOMP_MODE_FILTER = 2
 # <linux/prctl.h>
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
+# <linux/sched.h>
+_CLONE_THREAD = 0x00010000
 
-#: (AUDIT_ARCH_* from <linux/audit.h>, __NR_mmap) for the architectures the proof runs on.
-_ARCHES = {"x86_64": (0xC000003E, 9), "aarch64": (0xC00000B7, 222)}
+
+@dataclasses.dataclass(frozen=True)
+class Arch:
+    audit: int  # AUDIT_ARCH_* from <linux/audit.h>
+    mmap: int  # syscall numbers from <asm/unistd.h>
+    clone: int
+    clone3: int
+    forks: tuple[int, ...]  # fork and vfork, where the architecture has them
+
+
+_ARCHES = {
+    "x86_64": Arch(audit=0xC000003E, mmap=9, clone=56, clone3=435, forks=(57, 58)),
+    "aarch64": Arch(audit=0xC00000B7, mmap=222, clone=220, clone3=435, forks=()),
+}
 
 _NR_OFFSET = 0
 _ARCH_OFFSET = 4
@@ -40,35 +55,104 @@ def _arg_low_word(index: int) -> int:
     return offset if sys.byteorder == "little" else offset + 4
 
 
+@dataclasses.dataclass(frozen=True)
 class Insn:
-    def __init__(self, code: int, k: int, jt: int = 0, jf: int = 0) -> None:
-        self.code, self.k, self.jt, self.jf = code, k, jt, jf
+    code: int
+    k: int
+    jt: int = 0
+    jf: int = 0
 
     def pack(self) -> bytes:
         return struct.pack("=HBBI", self.code, self.jt, self.jf, self.k)
+
+
+@dataclasses.dataclass(frozen=True)
+class Jump:
+    """A conditional jump to labels; None means the next instruction."""
+
+    code: int
+    k: int
+    true: str | None = None
+    false: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Label:
+    name: str
+
+
+def _assemble(items: Sequence[Insn | Jump | Label]) -> list[Insn]:
+    positions: dict[str, int] = {}
+    index = 0
+    for item in items:
+        if isinstance(item, Label):
+            positions[item.name] = index
+        else:
+            index += 1
+    program: list[Insn] = []
+    for item in items:
+        if isinstance(item, Label):
+            continue
+        if isinstance(item, Jump):
+            here = len(program) + 1  # BPF jumps count from the next instruction
+
+            def offset(label: str | None, here: int = here) -> int:
+                return 0 if label is None else positions[label] - here
+
+            program.append(Insn(item.code, item.k, offset(item.true), offset(item.false)))
+        else:
+            program.append(item)
+    return program
 
 
 def supported(machine: str) -> bool:
     return machine in _ARCHES
 
 
-def anonymous_fd_must_be_minus_one(
-    machine: str, map_anonymous: int, refuse_with: int = errno.EINVAL
-) -> list[Insn]:
-    """mmap with MAP_ANONYMOUS and an fd other than -1 fails with ``refuse_with``."""
-    audit_arch, nr_mmap = _ARCHES[machine]
-    allow, deny = Insn(_RET_K, _RET_ALLOW), Insn(_RET_K, _RET_ERRNO | refuse_with)
-    body = [
-        Insn(_LD_W_ABS, _ARCH_OFFSET),
-        Insn(_JMP_JEQ_K, audit_arch, jt=0, jf=7),
-        Insn(_LD_W_ABS, _NR_OFFSET),
-        Insn(_JMP_JEQ_K, nr_mmap, jt=0, jf=5),
-        Insn(_LD_W_ABS, _arg_low_word(3)),
-        Insn(_JMP_JSET_K, map_anonymous, jt=0, jf=3),
-        Insn(_LD_W_ABS, _arg_low_word(4)),
-        Insn(_JMP_JEQ_K, 0xFFFFFFFF, jt=1, jf=0),
-    ]
-    return [*body, deny, allow]
+def anonymous_fd_must_be_minus_one(machine: str, map_anonymous: int) -> list[Insn]:
+    """mmap with MAP_ANONYMOUS and an fd other than -1 fails with EINVAL (FreeBSD's rule)."""
+    arch = _ARCHES[machine]
+    return _assemble(
+        [
+            Insn(_LD_W_ABS, _ARCH_OFFSET),
+            Jump(_JMP_JEQ_K, arch.audit, false="allow"),
+            Insn(_LD_W_ABS, _NR_OFFSET),
+            Jump(_JMP_JEQ_K, arch.mmap, false="allow"),
+            Insn(_LD_W_ABS, _arg_low_word(3)),
+            Jump(_JMP_JSET_K, map_anonymous, false="allow"),
+            Insn(_LD_W_ABS, _arg_low_word(4)),
+            Jump(_JMP_JEQ_K, 0xFFFFFFFF, true="allow"),
+            Insn(_RET_K, _RET_ERRNO | errno.EINVAL),
+            Label("allow"),
+            Insn(_RET_K, _RET_ALLOW),
+        ]
+    )
+
+
+def fork_blocked(machine: str) -> list[Insn]:
+    """Creating a process fails with EPERM, as in a sandbox that forbids fork; threads still work.
+
+    clone3 fails with ENOSYS so that libc falls back to clone, whose flags the filter can read.
+    """
+    arch = _ARCHES[machine]
+    return _assemble(
+        [
+            Insn(_LD_W_ABS, _ARCH_OFFSET),
+            Jump(_JMP_JEQ_K, arch.audit, false="allow"),
+            Insn(_LD_W_ABS, _NR_OFFSET),
+            Jump(_JMP_JEQ_K, arch.clone3, true="enosys"),
+            *(Jump(_JMP_JEQ_K, nr, true="eperm") for nr in arch.forks),
+            Jump(_JMP_JEQ_K, arch.clone, false="allow"),
+            Insn(_LD_W_ABS, _arg_low_word(0)),
+            Jump(_JMP_JSET_K, _CLONE_THREAD, true="allow"),
+            Label("eperm"),
+            Insn(_RET_K, _RET_ERRNO | errno.EPERM),
+            Label("enosys"),
+            Insn(_RET_K, _RET_ERRNO | errno.ENOSYS),
+            Label("allow"),
+            Insn(_RET_K, _RET_ALLOW),
+        ]
+    )
 
 
 def install(program: Sequence[Insn]) -> None:
