@@ -7,7 +7,7 @@ import os
 import pytest
 
 from anonmap import fdkinds, forking
-from anonmap.calls import PAGE, PROT_RW, SHARING_FLAGS, map_region
+from anonmap.calls import PAGE, SHARING_FLAGS, map_region
 from anonmap.catalogue import Case
 from anonmap.plugin import Judge
 
@@ -16,19 +16,27 @@ from anonmap.plugin import Judge
 def test_dev_zero(case: Case, judge: Judge) -> None:
     layer, flags = case["layer"], SHARING_FLAGS[case["sharing"]]
 
-    def check() -> str:
-        prop = case["property"]
-        if prop == "read-only-fd":
-            region = map_region(layer, PAGE, flags, fd=fdkinds.dev_zero(os.O_RDONLY), prot=PROT_RW)
-            return fdkinds.content(region.read(0, PAGE))
+    def zero_fill() -> str:
+        return fdkinds.content(map_region(layer, 2 * PAGE, flags, fd=fdkinds.dev_zero()).read(0, 2 * PAGE))
+
+    def fork() -> str:
+        return forking.sharing(map_region(layer, PAGE, flags, fd=fdkinds.dev_zero()), "child-to-parent")
+
+    def independence() -> str:
         fd = fdkinds.dev_zero()
-        region = map_region(layer, 2 * PAGE, flags, fd=fd)
-        if prop == "zero-fill":
-            return fdkinds.content(region.read(0, 2 * PAGE))
-        if prop == "fork":
-            return forking.sharing(region, "child-to-parent")
-        second = map_region(layer, 2 * PAGE, flags, fd=fd)
-        region.write(0, b"first")
+        first, second = map_region(layer, PAGE, flags, fd=fd), map_region(layer, PAGE, flags, fd=fd)
+        first.write(0, b"first")
         return "independent" if second.read(0, 5) == b"\0" * 5 else "aliased"
 
-    judge.run(check)
+    def read_only_fd() -> str:
+        # PROT_READ|PROT_WRITE (the default) through a descriptor opened read-only.
+        region = map_region(layer, PAGE, flags, fd=fdkinds.dev_zero(os.O_RDONLY))
+        return fdkinds.content(region.read(0, PAGE))
+
+    checks = {
+        "zero-fill": zero_fill,
+        "fork": fork,
+        "independence": independence,
+        "read-only-fd": read_only_fd,
+    }
+    judge.run(checks[case["property"]])

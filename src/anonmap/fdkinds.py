@@ -37,7 +37,6 @@ def make(kind: str) -> int:
     """The fd for one fd-argument case value."""
     makers: dict[str, Callable[[], int]] = {
         "0": lambda: 0,
-        "-1": lambda: -1,
         "-2": lambda: -2,
         "regular-file": regular_file,
         "dev-zero": dev_zero,
