@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from collections.abc import Callable
@@ -12,6 +13,21 @@ from anonmap.calls import PAGE
 FILE_BYTE = b"\xa5"
 #: A descriptor number no process here has open (RLIMIT_NOFILE is far below it).
 HUGE_FD = 1 << 20
+#: Where the fd-argument cases place the descriptor they pass. macOS reads the fd of a MAP_ANON
+#: call as Mach VM flags, so the outcome hangs on the number, not on what it refers to: a fixed
+#: number makes the case the same on every run.
+PLACED_FD = 100
+
+
+def _placed(handle: int) -> int:
+    """Move ``handle`` to PLACED_FD, which must be free, and return PLACED_FD."""
+    try:
+        fcntl.fcntl(PLACED_FD, fcntl.F_GETFD)
+    except OSError:
+        os.dup2(handle, PLACED_FD)
+        os.close(handle)
+        return PLACED_FD
+    raise RuntimeError(f"descriptor {PLACED_FD} is already open in the check's process")
 
 
 def regular_file(pages: int = 2) -> int:
@@ -28,18 +44,18 @@ def dev_zero(flags: int = os.O_RDWR) -> int:
 
 def closed() -> int:
     """The number of a descriptor that was open a moment ago and is now closed."""
-    handle = os.open(os.devnull, os.O_RDONLY)
+    handle = _placed(os.open(os.devnull, os.O_RDONLY))
     os.close(handle)
     return handle
 
 
 def make(kind: str) -> int:
-    """The fd for one fd-argument case value."""
+    """The fd for one fd-argument case value; open ones stand at PLACED_FD."""
     makers: dict[str, Callable[[], int]] = {
         "0": lambda: 0,
         "-2": lambda: -2,
-        "regular-file": regular_file,
-        "dev-zero": dev_zero,
+        "regular-file": lambda: _placed(regular_file()),
+        "dev-zero": lambda: _placed(dev_zero()),
         "closed": closed,
         "huge": lambda: HUGE_FD,
     }
