@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import struct
 
 import pytest
 
 import anonmap
+from anonmap.binaries import macho_sdk
 from anonmap.probe import Capability, _compat_layers, _os_name, describe
 
 
@@ -65,3 +68,36 @@ def test_compatibility_layers_are_recognised(release: str, version: str, machine
 
 def test_no_layer_is_claimed_off_linux() -> None:
     assert _compat_layers("freebsd", _uname("FreeBSD", "14.1-RELEASE"), "x86_64") == ()
+
+
+def _thin_macho(command: int, sdk: int) -> bytes:
+    # mach_header_64, then one version command (and a dummy command before it).
+    dummy = struct.pack("<II", 0x19, 16) + b"\0" * 8
+    if command == 0x32:  # LC_BUILD_VERSION: cmd, cmdsize, platform, minos, sdk, ntools
+        version = struct.pack("<IIIIII", 0x32, 24, 1, 0x000B0000, sdk, 0)
+    else:  # LC_VERSION_MIN_MACOSX: cmd, cmdsize, version, sdk
+        version = struct.pack("<IIII", 0x24, 16, 0x000A0900, sdk)
+    commands = dummy + version
+    header = struct.pack("<IIIIIIII", 0xFEEDFACF, 0x0100000C, 0, 2, 2, len(commands), 0, 0)
+    return header + commands
+
+
+@pytest.mark.parametrize(("command", "expected"), [(0x32, "14.2.0"), (0x24, "10.15.0")])
+def test_the_sdk_is_read_from_a_thin_macho(command: int, expected: str) -> None:
+    sdk = 0x000E0200 if command == 0x32 else 0x000A0F00
+    assert macho_sdk(io.BytesIO(_thin_macho(command, sdk)), "arm64") == expected
+
+
+def test_the_sdk_is_read_from_the_matching_slice_of_a_universal_binary() -> None:
+    x86 = _thin_macho(0x32, 0x000D0000).replace(
+        struct.pack("<I", 0x0100000C), struct.pack("<I", 0x01000007), 1
+    )
+    arm = _thin_macho(0x32, 0x000E0500)
+    fat = struct.pack(">II", 0xCAFEBABE, 2)
+    fat += struct.pack(">IIIII", 0x01000007, 3, 4096, len(x86), 12)
+    fat += struct.pack(">IIIII", 0x0100000C, 0, 8192, len(arm), 14)
+    image = fat.ljust(4096, b"\0") + x86.ljust(4096, b"\0") + arm
+    assert macho_sdk(io.BytesIO(image), "arm64") == "14.5.0"
+    assert macho_sdk(io.BytesIO(image), "x86_64") == "13.0.0"
+    assert macho_sdk(io.BytesIO(image), "ppc") == ""
+    assert macho_sdk(io.BytesIO(b"\x7fELF" + b"\0" * 60), "arm64") == ""

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from anonmap.probe import RunInfo
 from anonmap.versions import constraint_error, satisfies
 
-VERSION_FIELDS = ("kernel", "release", "libc_version", "python")
+VERSION_FIELDS = ("kernel", "release", "binary_abi", "libc_version", "python")
 NAME_FIELDS = ("os", "arch", "libc", "compat")
 NUMBER_FIELDS = ("page_size",)
 FIELDS = VERSION_FIELDS + NAME_FIELDS + NUMBER_FIELDS

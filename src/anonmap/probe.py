@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from anonmap.binaries import binary_abi
 from anonmap.versions import Version, parse_version
 
 #: uname machine names folded to one spelling per architecture.
@@ -50,6 +51,9 @@ class RunInfo:
     os: str
     release: str
     kernel: str
+    binary_abi: str
+    """The release this process's binary was built for, where mmap decides by it: FreeBSD's
+    p_osrel (kern.proc.osrel), the macOS SDK of the Python executable; '' elsewhere."""
     arch: str
     libc: str
     libc_version: str
@@ -89,6 +93,9 @@ def _release(os_name: str, uname: os.uname_result) -> str:
     if os_name == "darwin":
         # The kernel version (Darwin 23.x) is not what porters name: macOS 14.x is.
         return platform.mac_ver()[0] or uname.release
+    if os_name == "illumos":
+        # uname -r says 5.11 on every illumos; the distribution's release is in the version.
+        return uname.version
     return uname.release
 
 
@@ -198,6 +205,7 @@ def probe() -> RunInfo:
         os=os_name,
         release=release,
         kernel=uname.release,
+        binary_abi=binary_abi(os_name),
         arch=arch,
         libc=libc,
         libc_version=libc_version,
