@@ -77,7 +77,12 @@ def test_seccomp_refusing_anonymous_fds_flips_exactly_the_fd_cases(tmp_path: Pat
 
     if not seccomp.supported(platform.machine()):
         pytest.skip(f"unsupported: the seccomp persona knows no mmap syscall number for {platform.machine()}")
-    launcher = [str(REPO / "selftests" / "emulation" / "run_filtered.py"), "fd-must-be-minus-one", "--"]
+    launcher = [
+        str(REPO / "selftests" / "emulation" / "launch.py"),
+        "--seccomp",
+        "fd-must-be-minus-one",
+        "--",
+    ]
     run = run_suite(tmp_path, ["-n", "0"], launcher=launcher)
     assert run.results is not None, run.output
     deviations = {name for name, verdict in run.verdicts().items() if verdict == "deviation"}
@@ -102,7 +107,7 @@ def test_a_sandbox_that_blocks_fork_makes_every_case_unsupported_not_a_deviation
 
     if not seccomp.supported(platform.machine()):
         pytest.skip(f"unsupported: the seccomp persona knows no syscall numbers for {platform.machine()}")
-    launcher = [str(REPO / "selftests" / "emulation" / "run_filtered.py"), "fork-blocked", "--"]
+    launcher = [str(REPO / "selftests" / "emulation" / "launch.py"), "--seccomp", "fork-blocked", "--"]
     run = run_suite(tmp_path, ["-n", "0", "-rs", "-k", "zero_fill or shared_anonymous"], launcher=launcher)
     assert run.returncode == 0, run.output
     assert run.results is not None

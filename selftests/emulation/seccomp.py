@@ -12,7 +12,7 @@ import dataclasses
 import errno
 import struct
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 # <linux/filter.h>, <linux/bpf_common.h>
 _LD_W_ABS = 0x00 | 0x00 | 0x20
@@ -109,9 +109,24 @@ def supported(machine: str) -> bool:
     return machine in _ARCHES
 
 
-def anonymous_fd_must_be_minus_one(machine: str, map_anonymous: int) -> list[Insn]:
-    """mmap with MAP_ANONYMOUS and an fd other than -1 fails with EINVAL (FreeBSD's rule)."""
+def anonymous_refusals(
+    machine: str, map_anonymous: int, *, allowed_fd_bits: int = 0, offset_must_be_zero: bool = False
+) -> list[Insn]:
+    """mmap with MAP_ANONYMOUS fails with EINVAL when the fd is not -1 and carries a bit outside
+    ``allowed_fd_bits``, or, with ``offset_must_be_zero``, when the offset is not 0."""
     arch = _ARCHES[machine]
+    offset_check: list[Insn | Jump | Label] = []
+    if offset_must_be_zero:
+        low, high = _arg_low_word(5), _arg_low_word(5) ^ 4  # the other half of the 64-bit offset
+        offset_check = [
+            Insn(_LD_W_ABS, low),
+            Jump(_JMP_JEQ_K, 0, false="deny"),
+            Insn(_LD_W_ABS, high),
+            Jump(_JMP_JEQ_K, 0, false="deny"),
+        ]
+    fd_check: list[Insn | Jump | Label] = [Jump(_JMP_JEQ_K, 0xFFFFFFFF, true="allow")]
+    if allowed_fd_bits:
+        fd_check.append(Jump(_JMP_JSET_K, ~allowed_fd_bits & 0xFFFFFFFF, true="deny", false="allow"))
     return _assemble(
         [
             Insn(_LD_W_ABS, _ARCH_OFFSET),
@@ -120,8 +135,10 @@ def anonymous_fd_must_be_minus_one(machine: str, map_anonymous: int) -> list[Ins
             Jump(_JMP_JEQ_K, arch.mmap, false="allow"),
             Insn(_LD_W_ABS, _arg_low_word(3)),
             Jump(_JMP_JSET_K, map_anonymous, false="allow"),
+            *offset_check,
             Insn(_LD_W_ABS, _arg_low_word(4)),
-            Jump(_JMP_JEQ_K, 0xFFFFFFFF, true="allow"),
+            *fd_check,
+            Label("deny"),
             Insn(_RET_K, _RET_ERRNO | errno.EINVAL),
             Label("allow"),
             Insn(_RET_K, _RET_ALLOW),
@@ -153,6 +170,22 @@ def fork_blocked(machine: str) -> list[Insn]:
             Insn(_RET_K, _RET_ALLOW),
         ]
     )
+
+
+#: Mach VM flags XNU's mmap() accepts in the fd of a MAP_ANON call (osfmk/mach/vm_statistics.h):
+#: VM_FLAGS_ALIAS_MASK | VM_FLAGS_SUPERPAGE_MASK | VM_FLAGS_PURGABLE | VM_FLAGS_4GB_CHUNK.
+XNU_FD_FLAGS = 0xFF000000 | 0x00070000 | 0x2 | 0x4
+
+#: The programs a launcher can name, each for this machine and its MAP_ANONYMOUS value.
+PROGRAMS: dict[str, Callable[[str, int], list[Insn]]] = {
+    # FreeBSD kern_mmap(): '(flags & MAP_ANON) != 0 && (fd != -1 || pos != 0)' -> EINVAL.
+    "freebsd-anonymous": lambda m, anon: anonymous_refusals(m, anon, offset_must_be_zero=True),
+    # OpenBSD and NetBSD sys_mmap(): MAP_ANON with 'fd != -1' -> EINVAL.
+    "fd-must-be-minus-one": lambda m, anon: anonymous_refusals(m, anon),
+    # XNU mmap(): the fd's bits outside the VM flags it accepts -> EINVAL.
+    "darwin-anonymous": lambda m, anon: anonymous_refusals(m, anon, allowed_fd_bits=XNU_FD_FLAGS),
+    "fork-blocked": lambda m, anon: fork_blocked(m),
+}
 
 
 def install(program: Sequence[Insn]) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from anonmap import catalogue, isolate
 from anonmap.constants import Constants
+from anonmap.emulation import Emulation, load_emulation
 from anonmap.probe import RunInfo, describe, probe
 from anonmap.profiles import Profile, ProfileError, find_profile
 from anonmap.results import Record, document, write_atomically
@@ -27,6 +28,7 @@ class _State:
     profile: Profile | None
     profile_shown: str
     """The profile's path as the results and messages show it: relative to the rootdir."""
+    emulation: Emulation | None
     constants: Constants
     time_limit: float
     results_path: Path | None
@@ -75,6 +77,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the profiles directory (default: platforms/ beside the root conftest)",
     )
     group.addoption(
+        "--anonmap-emulated-by",
+        metavar="MANIFEST",
+        help="this run emulates another platform (see anonmap.emulation); cases the manifest does not list are reported unsupported",
+    )
+    group.addoption(
         "--anonmap-time-limit",
         metavar="SECONDS",
         type=_positive_seconds,
@@ -89,10 +96,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     info = probe()
     directory = Path(config.getoption("anonmap_profiles") or config.rootpath / "platforms")
+    manifest = config.getoption("anonmap_emulated_by")
     try:
-        profile = find_profile(directory, info, config.getoption("anonmap_platform"))
+        emulation = load_emulation(Path(manifest)) if manifest else None
+        platform = emulation.platform if emulation else config.getoption("anonmap_platform")
+        profile = find_profile(directory, info, platform)
     except ProfileError as error:
-        raise pytest.UsageError(f"anonmap: invalid profile\n{error}") from error
+        raise pytest.UsageError(f"anonmap: invalid profile or emulation manifest\n{error}") from error
     constants = (
         Constants({})
         if profile is None
@@ -103,6 +113,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run_info=info,
         profile=profile,
         profile_shown=_shown(profile.path, config.rootpath) if profile else "",
+        emulation=emulation,
         constants=constants,
         time_limit=config.getoption("anonmap_time_limit"),
         results_path=_results_path(results, info) if results else None,
@@ -126,6 +137,11 @@ def _results_path(option: str, info: RunInfo) -> Path:
 
 
 def _profile_line(state: _State) -> str:
+    if state.emulation is not None and state.profile is not None:
+        return (
+            f"anonmap: EMULATED {state.profile.name} on {state.run_info.os} by persona "
+            f"{state.emulation.name} ({state.profile_shown}); cases it does not emulate are unsupported"
+        )
     if state.profile is None:
         return f"anonmap: NO PROFILE for os {state.run_info.os!r}: every case will be recorded unprofiled"
     return f"anonmap: profile {state.profile.name} ({state.profile_shown})"
@@ -182,6 +198,11 @@ class Judge:
     def run(self, check: Callable[[], str]) -> None:
         """Check the case: skip (unsupported), pass, or fail naming the deviation."""
         info = self._state.run_info
+        emulation = self._state.emulation
+        if emulation is not None and not emulation.covers(self.case):
+            self._unsupported(
+                f"not emulated: persona {emulation.name} does not make {info.os} answer like {emulation.platform} here"
+            )
         for capability in self.case.requires:
             state = info.can(capability)
             if not state.available:
@@ -235,8 +256,9 @@ class _Reporter:
         state = self.state
         if not state.records:
             return
+        emulated = f", emulating {state.emulation.platform}" if state.emulation else ""
         terminalreporter.section(
-            f"anonmap: {state.run_info.os} {state.run_info.release} {state.run_info.arch}"
+            f"anonmap: {state.run_info.os} {state.run_info.release} {state.run_info.arch}{emulated}"
         )
         for line in table(state.records):
             terminalreporter.write_line(line)
@@ -267,7 +289,8 @@ class _Reporter:
                 "path": state.profile_shown,
             }
         )
+        emulation = state.emulation.to_json() if state.emulation else None
         write_atomically(
             state.results_path,
-            document(state.run_info.to_json(), profile, state.records, state.started_at),
+            document(state.run_info.to_json(), profile, state.records, state.started_at, emulation),
         )

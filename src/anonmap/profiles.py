@@ -17,14 +17,12 @@ from anonmap import outcomes
 from anonmap.catalogue import Behaviour, Case, behaviours
 from anonmap.conditions import condition_errors, holds
 from anonmap.probe import RunInfo
-from anonmap.tomlread import TOMLDecodeError, loads
+from anonmap.tomlread import Lines, TOMLDecodeError, loads
 
 _TOP_LEVEL = {"platform", "constant", "expect"}
 _PLATFORM_KEYS = {"os", "title", "sources"}
 _EXPECT_KEYS = {"behaviour", "case", "outcome", "cite", "note", "when"}
 _CONSTANT_KEYS = {"name", "value", "cite", "note", "when"}
-_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z_]+)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*[=.]")
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
 
@@ -86,32 +84,7 @@ class Profile:
         return {c.name: c for c in self.constants if holds(c.when, info)}
 
 
-class _Lines:
-    """Where tables and keys stand in the file, since the TOML parser does not say."""
-
-    def __init__(self, text: str) -> None:
-        self.tables: dict[str, list[int]] = {}
-        self._keys: dict[int, dict[str, int]] = {}
-        current = 0
-        self._keys[0] = {}
-        for number, line in enumerate(text.splitlines(), start=1):
-            if header := _HEADER.match(line):
-                current = number
-                self.tables.setdefault(header.group(1), []).append(number)
-                self._keys[current] = {}
-            elif key := _KEY.match(line):
-                self._keys[current].setdefault(key.group(1), number)
-
-    def table(self, name: str, index: int = 0) -> int:
-        found = self.tables.get(name, [])
-        return found[index] if index < len(found) else 1
-
-    def key(self, table_line: int, key: str) -> int:
-        """The line of ``key`` in the table starting at ``table_line`` (0: the top level)."""
-        return self._keys.get(table_line, {}).get(key, table_line or 1)
-
-
-def _strings(value: object) -> tuple[str, ...] | None:
+def strings(value: object) -> tuple[str, ...] | None:
     if isinstance(value, str):
         return (value,)
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
@@ -119,8 +92,8 @@ def _strings(value: object) -> tuple[str, ...] | None:
     return None
 
 
-class _Checker:
-    def __init__(self, path: Path, lines: _Lines) -> None:
+class Checker:
+    def __init__(self, path: Path, lines: Lines) -> None:
         self.path = path
         self.lines = lines
         self.problems: list[str] = []
@@ -158,13 +131,7 @@ class _Checker:
     ) -> Expectation | None:
         label = f"expect #{index + 1}"
         entry = self.common(table, line, label, _EXPECT_KEYS)
-        behaviour_id = table.get("behaviour")
-        behaviour = known.get(behaviour_id) if isinstance(behaviour_id, str) else None
-        if behaviour is None:
-            self.problem(
-                self.lines.key(line, "behaviour"),
-                f"{label}: key 'behaviour': {behaviour_id!r} is not a behaviour (known: {', '.join(known)})",
-            )
+        behaviour, case = self.case_filter(table, line, label, known)
         outcome = table.get("outcome")
         if not isinstance(outcome, str) or outcomes.invalid_words(outcome):
             self.problem(
@@ -172,6 +139,21 @@ class _Checker:
                 f"{label}: key 'outcome': {outcome!r} is not an outcome word or words joined by '|' (see anonmap.outcomes)",
             )
             outcome = None
+        if behaviour is None or outcome is None:
+            return None
+        return Expectation(line, case, entry.when, entry.cite, entry.note, behaviour.id, outcome)
+
+    def case_filter(
+        self, table: dict[str, object], line: int, label: str, known: Mapping[str, Behaviour]
+    ) -> tuple[Behaviour | None, dict[str, tuple[str, ...]]]:
+        """The behaviour a table names and the case parameters it narrows to, checked."""
+        behaviour_id = table.get("behaviour")
+        behaviour = known.get(behaviour_id) if isinstance(behaviour_id, str) else None
+        if behaviour is None:
+            self.problem(
+                self.lines.key(line, "behaviour"),
+                f"{label}: key 'behaviour': {behaviour_id!r} is not a behaviour (known: {', '.join(known)})",
+            )
         case: dict[str, tuple[str, ...]] = {}
         raw_case = table.get("case", {})
         if not isinstance(raw_case, dict):
@@ -181,7 +163,7 @@ class _Checker:
             raw_case = {}
         parameters = behaviour.parameters if behaviour else {}
         for key, value in raw_case.items():
-            values = _strings(value)
+            values = strings(value)
             if behaviour is None:
                 continue
             if key not in parameters:
@@ -196,9 +178,7 @@ class _Checker:
                 )
             else:
                 case[key] = values
-        if behaviour is None or outcome is None:
-            return None
-        return Expectation(line, case, entry.when, entry.cite, entry.note, behaviour.id, outcome)
+        return behaviour, case
 
     def constant(self, table: dict[str, object], line: int, index: int) -> Constant | None:
         label = f"constant #{index + 1}"
@@ -219,8 +199,8 @@ class _Checker:
         return Constant(line, {}, entry.when, entry.cite, entry.note, name, value)
 
 
-def _tables(
-    document: dict[str, object], name: str, checker: _Checker
+def tables(
+    document: dict[str, object], name: str, checker: Checker
 ) -> Iterator[tuple[int, dict[str, object]]]:
     raw = document.get(name, [])
     if not isinstance(raw, list):
@@ -229,12 +209,12 @@ def _tables(
     yield from enumerate(raw)
 
 
-def load_profile(path: Path) -> Profile:
-    """Read and validate one profile; ``ProfileError`` lists everything wrong with it."""
+def read_document(path: Path, what: str) -> tuple[dict[str, object], Lines]:
+    """Parse a TOML file, or raise ``ProfileError`` naming the line of the syntax error."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise ProfileError([f"{path}:1: cannot read the profile: {error}"]) from error
+        raise ProfileError([f"{path}:1: cannot read the {what}: {error}"]) from error
     try:
         document = loads(text)
     except TOMLDecodeError as error:
@@ -243,8 +223,13 @@ def load_profile(path: Path) -> Profile:
         raise ProfileError(
             [f"{path}:{line}: not valid TOML: {_TOML_POSITION.sub('', str(error)).strip()}"]
         ) from error
-    lines = _Lines(text)
-    checker = _Checker(path, lines)
+    return document, Lines(text)
+
+
+def load_profile(path: Path) -> Profile:
+    """Read and validate one profile; ``ProfileError`` lists everything wrong with it."""
+    document, lines = read_document(path, "profile")
+    checker = Checker(path, lines)
     for key in sorted(set(document) - _TOP_LEVEL):
         checker.problem(
             lines.table(key) if key in lines.tables else lines.key(0, key),
@@ -263,23 +248,23 @@ def load_profile(path: Path) -> Profile:
                 lines.key(platform_line, key),
                 f"[platform]: unknown key {key!r} (allowed: {', '.join(sorted(_PLATFORM_KEYS))})",
             )
-        os_names = _strings(platform.get("os")) or ()
+        os_names = strings(platform.get("os")) or ()
         if not os_names:
             checker.problem(
                 lines.key(platform_line, "os"),
                 "[platform]: key 'os' must name the run_info os value(s) this profile describes",
             )
         title = str(platform.get("title", path.stem))
-        sources = _strings(platform.get("sources", [])) or ()
+        sources = strings(platform.get("sources", [])) or ()
     known = behaviours()
     expectations = [
         e
-        for index, table in _tables(document, "expect", checker)
+        for index, table in tables(document, "expect", checker)
         if (e := checker.expectation(table, lines.table("expect", index), index, known))
     ]
     constants = [
         c
-        for index, table in _tables(document, "constant", checker)
+        for index, table in tables(document, "constant", checker)
         if (c := checker.constant(table, lines.table("constant", index), index))
     ]
     if not checker.problems:

@@ -48,7 +48,11 @@ class Record:
 
 
 def document(
-    run_info: Mapping[str, Any], profile: Mapping[str, Any] | None, records: Iterable[Record], started_at: str
+    run_info: Mapping[str, Any],
+    profile: Mapping[str, Any] | None,
+    records: Iterable[Record],
+    started_at: str,
+    emulation: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The results file's content. Records sort by test id, so the file does not depend on
     how many workers ran them."""
@@ -61,6 +65,7 @@ def document(
         "started_at": started_at,
         "run_info": dict(run_info),
         "profile": dict(profile) if profile is not None else None,
+        "emulation": dict(emulation) if emulation is not None else None,
         "counts": dict(sorted(counts.items())),
         "records": [r.to_json() for r in ordered],
     }

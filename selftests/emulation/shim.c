@@ -1,0 +1,125 @@
+/*
+ * A preloaded mmap/madvise that answers with another platform's argument contract, then makes
+ * the real Linux system call. Which rules apply is chosen at build time (-DRULE_...), one per
+ * rule a persona needs; each rule names the platform source it imitates. Only calls resolved
+ * through the global symbol scope reach it: libc's own internal calls do not.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+/* Helpers are marked unused: a persona's build enables only the rules it needs. */
+
+static void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+static __attribute__((unused)) void *fail(int error)
+{
+    errno = error;
+    return MAP_FAILED;
+}
+
+static __attribute__((unused)) int is_dev_zero(int fd)
+{
+    struct stat st;
+    /* Linux's /dev/zero is character device 1:5 (drivers/char/mem.c devlist). */
+    return fd >= 0 && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 &&
+           minor(st.st_rdev) == 5;
+}
+
+static __attribute__((unused)) void *map_anonymous_at_pageoff(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    /* The BSDs' kern_mmap()/sys_mmap(): 'pageoff = pos & PAGE_MASK; size = round_page(len +
+     * pageoff)' and the result is 'addr + pageoff'. The fd goes on to the kernel as given, so a
+     * seccomp persona still sees what the caller passed. */
+    size_t pageoff = (size_t)off & (size_t)(sysconf(_SC_PAGESIZE) - 1);
+    char *p = raw_mmap(addr, len + pageoff, prot, flags | MAP_ANONYMOUS, fd, 0);
+    return p == MAP_FAILED ? p : p + pageoff;
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    int anonymous = (flags & MAP_ANONYMOUS) != 0;
+#ifdef RULE_UNKNOWN_FLAGS_EINVAL
+    /* FreeBSD kern_mmap(), OpenBSD sys_mmap() MAP_FLAGMASK: a flag the platform does not
+     * define is EINVAL. Of the flags the suite passes, these are defined everywhere. */
+    if (flags & ~(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS))
+        return fail(EINVAL);
+#endif
+#ifdef RULE_UNKNOWN_FLAGS_IGNORED
+    /* NetBSD sys_mmap(), DragonFly kern_mmap(): no mask check; unknown bits are dropped. */
+    flags &= MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS;
+#endif
+#ifdef RULE_BOTH_IS_SHARED
+    /* XNU mmap(): nothing refuses MAP_SHARED|MAP_PRIVATE; inheritance keys on MAP_SHARED. */
+    if ((flags & MAP_TYPE) == (MAP_SHARED | MAP_PRIVATE))
+        flags &= ~MAP_PRIVATE;
+#endif
+#ifdef RULE_OFFSET_ALIGNMENT_FIRST
+    /* XNU mmap_sanitize() with MAP_UNIX03: an unaligned offset is EINVAL before anything else. */
+    if (off & (off_t)(sysconf(_SC_PAGESIZE) - 1))
+        return fail(EINVAL);
+#endif
+#ifdef RULE_ANON_LENGTH_ZERO_OK
+    /* NetBSD uvm_mmap(): 'if (size == 0) return 0;' - success, nothing mapped. */
+    if (anonymous && len == 0) {
+        void *hole = raw_mmap(addr, 1, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (hole != MAP_FAILED)
+            munmap(hole, 1);
+        return hole;
+    }
+#endif
+#ifdef RULE_NEITHER_IS_PRIVATE
+    /* FreeBSD vm_mmap_object(), OpenBSD and NetBSD sys_mmap(): MAP_ANON without MAP_SHARED or
+     * MAP_PRIVATE is a private mapping. */
+    if (anonymous && (flags & (MAP_SHARED | MAP_PRIVATE)) == 0)
+        flags |= MAP_PRIVATE;
+#endif
+#ifdef RULE_ANON_OFFSET_IGNORED
+    /* OpenBSD and NetBSD sys_mmap(): the anonymous path never uses pos, but keeps pageoff. */
+    if (anonymous)
+        return map_anonymous_at_pageoff(addr, len, prot, flags, fd, off);
+#endif
+    if (!anonymous && is_dev_zero(fd)) {
+#ifdef RULE_DEV_ZERO_ENODEV
+        /* XNU mmap(): 'if (vp->v_type == VCHR || vp->v_type == VSTR) ... error = ENODEV'. */
+        return fail(ENODEV);
+#endif
+#ifdef RULE_DEV_ZERO_READ_ONLY_SHARED_EACCES
+        /* FreeBSD devfs_mmap_f(): MAP_SHARED with PROT_WRITE on a descriptor not open for
+         * writing is EACCES, before the device turns the mapping anonymous. */
+        if ((flags & MAP_SHARED) && (prot & PROT_WRITE) && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY)
+            return fail(EACCES);
+#endif
+#ifdef RULE_DEV_ZERO_IS_ANONYMOUS
+        /* FreeBSD vm_mmap_cdev() (D_MMAP_ANON), OpenBSD sys_mmap() iszerodev(), NetBSD vn_mmap():
+         * the zero device becomes anonymous memory, offset ignored but pageoff kept. */
+        return map_anonymous_at_pageoff(addr, len, prot, flags, -1, off);
+#endif
+    }
+    return raw_mmap(addr, len, prot, flags, fd, off);
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return mmap(addr, len, prot, flags, fd, off);
+}
+
+int madvise(void *addr, size_t len, int advice)
+{
+#ifdef RULE_DONTNEED_KEEPS
+    /* FreeBSD vm_page_advise(), OpenBSD/NetBSD uvm_map_clean(PGO_DEACTIVATE), XNU
+     * vm_map_behavior_set(): MADV_DONTNEED only deactivates; the contents stay. */
+    if (advice == MADV_DONTNEED)
+        return 0;
+#endif
+    return (int)syscall(SYS_madvise, addr, len, advice);
+}
