@@ -181,10 +181,11 @@ PROGRAMS: dict[str, Callable[[str, int], list[Insn]]] = {
     # FreeBSD kern_mmap(): '(flags & MAP_ANON) != 0 && (fd != -1 || pos != 0)' -> EINVAL.
     "freebsd-anonymous": lambda m, anon: anonymous_refusals(m, anon, offset_must_be_zero=True),
     # OpenBSD and NetBSD sys_mmap(): MAP_ANON with 'fd != -1' -> EINVAL.
-    "fd-must-be-minus-one": lambda m, anon: anonymous_refusals(m, anon),
+    "fd-must-be-minus-one": anonymous_refusals,
     # XNU mmap(): the fd's bits outside the VM flags it accepts -> EINVAL.
     "darwin-anonymous": lambda m, anon: anonymous_refusals(m, anon, allowed_fd_bits=XNU_FD_FLAGS),
-    "fork-blocked": lambda m, anon: fork_blocked(m),
+    # A sandbox that forbids creating processes (the flag value is not needed).
+    "fork-blocked": lambda m, _anon: fork_blocked(m),
 }
 
 
