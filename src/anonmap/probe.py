@@ -188,7 +188,11 @@ def _probe_c_compiler() -> CapabilityState:
     return CapabilityState(True, path)
 
 
-def _rlimit(which: int) -> int | None:
+def _rlimit(name: str) -> int | None:
+    # OpenBSD has no RLIMIT_AS: the field is then unknown, not an error.
+    which = getattr(resource, name, None)
+    if which is None:
+        return None
     soft, _ = resource.getrlimit(which)
     return None if soft == resource.RLIM_INFINITY else soft
 
@@ -212,8 +216,8 @@ def probe() -> RunInfo:
         python=platform.python_version(),
         page_size=mmap.PAGESIZE,
         compat=_compat_layers(os_name, uname, arch),
-        rlimit_as=_rlimit(resource.RLIMIT_AS),
-        rlimit_data=_rlimit(resource.RLIMIT_DATA),
+        rlimit_as=_rlimit("RLIMIT_AS"),
+        rlimit_data=_rlimit("RLIMIT_DATA"),
         capabilities={
             Capability.FORK: _probe_fork(),
             Capability.DEV_ZERO: _probe_dev_zero(),
