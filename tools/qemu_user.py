@@ -1,0 +1,144 @@
+"""Run the suite under qemu-user for another Linux ABI, with Debian's Python for that architecture.
+
+    python tools/qemu_user.py --arch mips64el [-- PYTEST-ARGS...]
+
+It needs Debian's qemu-user (qemu-<arch> on PATH) and apt. The first run adds the foreign
+architecture to dpkg (as root), downloads python3.X-minimal and its libraries for it with
+`apt-get download`, and unpacks them into .qemu-user/<arch>/sysroot; pytest (pure Python) goes
+to .qemu-user/pylib. The suite then runs from src/ under `qemu-<arch> -L sysroot`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / ".qemu-user"
+#: Debian architecture -> qemu-user binary suffix.
+ARCHES = {
+    "mips64el": "mips64el",
+    "s390x": "s390x",
+    "arm64": "aarch64",
+    "ppc64el": "ppc64le",
+    "riscv64": "riscv64",
+}
+#: What Debian's python3.X-minimal needs at run time for the suite (ctypes needs libffi).
+LIBRARIES = ["libc6", "libffi8", "zlib1g", "libexpat1", "libgcc-s1"]
+
+
+class SetupError(Exception):
+    pass
+
+
+def run(command: list[str], cwd: Path | None = None) -> str:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SetupError(f"{' '.join(command)} failed:\n{done.stderr.strip()}")
+    return done.stdout
+
+
+def ensure_foreign_architecture(arch: str) -> None:
+    if arch in run(["dpkg", "--print-foreign-architectures"]).split():
+        return
+    if os.geteuid() != 0:
+        raise SetupError(
+            f"dpkg does not know {arch}: as root run 'dpkg --add-architecture {arch} && apt-get update'"
+        )
+    run(["dpkg", "--add-architecture", arch])
+    run(["apt-get", "update"])
+
+
+def python_package(arch: str) -> str:
+    """The python3.X-minimal package Debian's python3-minimal depends on for ``arch``."""
+    depends = run(["apt-cache", "depends", f"python3-minimal:{arch}"])
+    found = re.search(r"Depends: (python3\.\d+-minimal)", depends)
+    if found is None:
+        raise SetupError(f"apt-cache knows no python3-minimal for {arch}")
+    return found.group(1)
+
+
+def merge_usr(sysroot: Path) -> None:
+    """Make /lib and /lib64 links into /usr as on a merged-/usr Debian, so the guest's loader
+    finds every library under the paths it searches, and make absolute links relative, so
+    they resolve inside the sysroot rather than on the host."""
+    for name in ("lib", "lib64"):
+        top = sysroot / name
+        if top.is_dir() and not top.is_symlink():
+            shutil.copytree(top, sysroot / "usr" / name, symlinks=True, dirs_exist_ok=True)
+            shutil.rmtree(top)
+            top.symlink_to(Path("usr") / name)
+    for link in [p for p in sysroot.rglob("*") if p.is_symlink()]:
+        target = os.readlink(link)
+        if target.startswith("/"):
+            link.unlink()
+            link.symlink_to(os.path.relpath(sysroot / target.lstrip("/"), link.parent))
+
+
+def prepare_sysroot(arch: str) -> tuple[Path, str]:
+    """The unpacked sysroot for ``arch`` and the guest Python's name (python3.X)."""
+    ensure_foreign_architecture(arch)
+    package = python_package(arch)
+    python = package.removesuffix("-minimal")
+    sysroot = CACHE / arch / "sysroot"
+    if (sysroot / "usr" / "bin" / python).exists():
+        return sysroot, python
+    debs = CACHE / arch / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    wanted = [package, f"lib{package}", f"lib{python}-stdlib", *LIBRARIES]
+    run(["apt-get", "download", *(f"{name}:{arch}" for name in wanted)], cwd=debs)
+    staging = sysroot.with_name("sysroot.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    for deb in sorted(debs.glob("*.deb")):
+        run(["dpkg-deb", "-x", str(deb), str(staging)])
+    merge_usr(staging)
+    staging.replace(sysroot)
+    return sysroot, python
+
+
+def prepare_pylib() -> Path:
+    pylib = CACHE / "pylib"
+    if not (pylib / "pytest").exists():
+        run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(pylib), "pytest"])
+    return pylib
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description="Run the suite under qemu-user for another Linux ABI.")
+    parser.add_argument("--arch", required=True, choices=sorted(ARCHES), help="Debian architecture")
+    parser.add_argument("pytest_args", nargs="*", help="after --: passed to pytest")
+    args = parser.parse_args(argv)
+    qemu = shutil.which(f"qemu-{ARCHES[args.arch]}")
+    if qemu is None:
+        print(f"qemu_user: no qemu-{ARCHES[args.arch]} on PATH: install Debian's qemu-user", file=sys.stderr)
+        return 2
+    try:
+        sysroot, python = prepare_sysroot(args.arch)
+        pylib = prepare_pylib()
+    except SetupError as error:
+        print(f"qemu_user: {error}", file=sys.stderr)
+        return 2
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(pylib)]))
+    command = [
+        qemu,
+        "-L",
+        str(sysroot),
+        str(sysroot / "usr" / "bin" / python),
+        "-m",
+        "pytest",
+        "tests",
+        "-p",
+        "no:cacheprovider",
+        "--anonmap-results=results/",
+        *args.pytest_args,
+    ]
+    return subprocess.run(command, cwd=REPO, env=env, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
