@@ -47,11 +47,14 @@ class SuiteRun:
         return {f"{r['behaviour']}[{r['case']}]": r["verdict"] for r in self.results["records"]}
 
 
-def run_suite(tmp_path: Path, args: Sequence[str] = (), launcher: Sequence[str] = ()) -> SuiteRun:
+def run_suite(
+    tmp_path: Path, args: Sequence[str] = (), launcher: Sequence[str] = (), path: str | None = None
+) -> SuiteRun:
     """Run the portability suite in a fresh process, as a user would, and read its results.
 
     ``launcher`` is a script (and its arguments) that Python runs first and that execs
-    ``python -m pytest ...`` itself, such as the seccomp persona launcher.
+    ``python -m pytest ...`` itself, such as the seccomp persona launcher; ``path`` replaces
+    PATH for the run.
     """
     results = tmp_path / "results.json"
     command = [
@@ -67,6 +70,8 @@ def run_suite(tmp_path: Path, args: Sequence[str] = (), launcher: Sequence[str] 
         *args,
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    if path is not None:
+        env["PATH"] = path
     done = subprocess.run(
         command, cwd=REPO, capture_output=True, text=True, env=env, timeout=300, check=False
     )

@@ -12,7 +12,7 @@ from anonmap.probe import Capability
 from anonmap.tomlread import loads
 
 #: Parameters whose values are self-explanatory in a case id, so the key is left out.
-_BARE_KEYS = ("layer", "sharing")
+_BARE_KEYS = ("layer", "sharing", "compiler")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Behaviour:
     claim: str
     claim_source: str
     idiom: str
+    notes: str
+    """What a report should add: where the seed or the documentation misleads."""
     cases: tuple[Case, ...]
 
     @property
@@ -71,6 +73,7 @@ def behaviours() -> dict[str, Behaviour]:
             claim=entry["claim"],
             claim_source=entry["claim_source"],
             idiom=entry["idiom"],
+            notes=entry.get("notes", ""),
             cases=_cases(entry["id"], entry["matrix"]),
         )
         for entry in loads(text)["behaviour"]

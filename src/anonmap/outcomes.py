@@ -26,6 +26,10 @@ WORDS: dict[str, str] = {
     "different": "the two names have different values",
     "absent": "the name is not defined on this platform",
     "timeout": "the check did not finish within its time limit",
+    "warns": "the compiler printed a warning",
+    "quiet": "the compiler printed no warning",
+    "compile-error": "the program did not compile",
+    "unexpected-output": "the program ran but printed something other than either expected result",
 }
 
 #: Only a profile may say this: the outcome is not documented, report the case unprofiled.

@@ -7,8 +7,9 @@ import argparse
 import dataclasses
 import datetime
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -191,27 +192,51 @@ class Judge:
         self._node.user_properties.append((_PROPERTY, record.to_json()))
         return record
 
-    def _unsupported(self, reason: str) -> None:
+    def unsupported(self, reason: str) -> NoReturn:
         self._record(Verdict.UNSUPPORTED, "", reason)
         pytest.skip(f"unsupported: {reason}")
 
-    def run(self, check: Callable[[], str]) -> None:
-        """Check the case: skip (unsupported), pass, or fail naming the deviation."""
+    def _check_capabilities(self) -> None:
         info = self._state.run_info
         emulation = self._state.emulation
         if emulation is not None and not emulation.covers(self.case):
-            self._unsupported(
+            self.unsupported(
                 f"not emulated: persona {emulation.name} does not make {info.os} answer like {emulation.platform} here"
             )
         for capability in self.case.requires:
             state = info.can(capability)
             if not state.available:
-                self._unsupported(f"{capability.value}: {state.detail}")
+                self.unsupported(f"{capability.value}: {state.detail}")
+
+    def run(self, check: Callable[[], str]) -> None:
+        """Check the case in a forked child: skip (unsupported), pass, or fail naming the deviation."""
+        self._check_capabilities()
         try:
             isolated = isolate.run(check, self._state.time_limit)
         except isolate.ForkUnavailable as error:
-            self._unsupported(f"fork: {error} (isolation needs it)")
-            return
+            self.unsupported(f"fork: {error} (isolation needs it)")
+        self._judge(isolated)
+
+    def observe(self, outcome: str, detail: str = "") -> None:
+        """Judge an outcome observed without a forked check: one that a separate process
+        (a compiler, a compiled program) already produced, so it cannot take pytest down."""
+        self._check_capabilities()
+        self._judge(isolate.Isolated(outcome, detail))
+
+    def compilers(self) -> Mapping[str, str]:
+        """Each C compiler the probe looked for, with its path ('' where absent)."""
+        return self._state.run_info.compilers
+
+    def require_compiler(self, name: str) -> str:
+        """The path of the named C compiler, or skip the case as unsupported."""
+        self._check_capabilities()
+        path = self._state.run_info.compilers.get(name, "")
+        if not path:
+            self.unsupported(f"no {name} on PATH (probe: compilers)")
+        return path
+
+    def _judge(self, isolated: isolate.Isolated) -> None:
+        info = self._state.run_info
         profile = self._state.profile
         expectation = profile.expectation(self.case, info) if profile else None
         verdict = decide(expectation, isolated)

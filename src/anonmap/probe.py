@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from anonmap.binaries import binary_abi
+from anonmap.ctoolchain import COMPILERS
 from anonmap.versions import Version, parse_version
 
 #: uname machine names folded to one spelling per architecture.
@@ -63,6 +64,8 @@ class RunInfo:
     rlimit_as: int | None
     rlimit_data: int | None
     capabilities: Mapping[Capability, CapabilityState]
+    compilers: Mapping[str, str]
+    """Each C compiler the C layer tries, with its path ('' where it is not on PATH)."""
 
     def version_of(self, field: str) -> Version | None:
         """A version-like field as a comparable tuple (None when unknown or unparsable)."""
@@ -74,6 +77,7 @@ class RunInfo:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["compat"] = list(self.compat)
+        data["compilers"] = dict(self.compilers)
         data["capabilities"] = {
             cap.value: {"available": state.available, "detail": state.detail}
             for cap, state in self.capabilities.items()
@@ -218,6 +222,7 @@ def probe() -> RunInfo:
         compat=_compat_layers(os_name, uname, arch),
         rlimit_as=_rlimit("RLIMIT_AS"),
         rlimit_data=_rlimit("RLIMIT_DATA"),
+        compilers={name: shutil.which(name) or "" for name in COMPILERS},
         capabilities={
             Capability.FORK: _probe_fork(),
             Capability.DEV_ZERO: _probe_dev_zero(),

@@ -1,0 +1,54 @@
+"""The C layer's harness: reading what the preprocessor expanded, and no compiler on PATH."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from anonmap import ctoolchain
+from selftests.helpers import run_suite
+
+
+@pytest.mark.parametrize(
+    ("expansion", "value"),
+    [
+        ("0x20", 0x20),
+        ("(0x1000)", 0x1000),
+        ("0x0800", 0x800),
+        ("256", 256),
+        ("( 0x10 )", 0x10),
+        ("0x20U", 0x20),
+    ],
+)
+def test_expansions_read_as_values(expansion: str, value: int) -> None:
+    assert ctoolchain._value("MAP_ANON", expansion) == value
+
+
+def test_an_unexpanded_name_is_absent() -> None:
+    assert ctoolchain._value("MAP_ANONYMOUS", "MAP_ANONYMOUS") is None
+
+
+def test_an_expression_is_refused_rather_than_guessed() -> None:
+    with pytest.raises(ValueError, match="not a plain integer constant"):
+        ctoolchain._value("MAP_ANON", "(1 << 5)")
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="unsupported: no cc on PATH")
+def test_preprocessing_reports_values_and_warnings() -> None:
+    result = ctoolchain.preprocess(shutil.which("cc") or "cc", ())
+    assert result.error == ""
+    assert set(result.values) == set(ctoolchain.NAMES)
+
+
+def test_without_compilers_on_path_the_c_cases_are_unsupported(tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    run = run_suite(tmp_path, ["-n", "0", "-k", "test_c_"], path=str(empty))
+    assert run.returncode == 0, run.output
+    assert run.results is not None
+    records = run.results["records"]
+    assert {r["behaviour"] for r in records} == {"c-seed-demo", "c-header-visibility", "c-feature-warnings", "c-python-agree"}
+    assert {r["verdict"] for r in records} == {"unsupported"}
+    assert all("c-compiler" in r["detail"] for r in records)
