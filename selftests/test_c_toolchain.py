@@ -49,6 +49,11 @@ def test_without_compilers_on_path_the_c_cases_are_unsupported(tmp_path: Path) -
     assert run.returncode == 0, run.output
     assert run.results is not None
     records = run.results["records"]
-    assert {r["behaviour"] for r in records} == {"c-seed-demo", "c-header-visibility", "c-feature-warnings", "c-python-agree"}
+    assert {r["behaviour"] for r in records} == {
+        "c-seed-demo",
+        "c-header-visibility",
+        "c-feature-warnings",
+        "c-python-agree",
+    }
     assert {r["verdict"] for r in records} == {"unsupported"}
     assert all("c-compiler" in r["detail"] for r in records)

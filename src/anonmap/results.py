@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from anonmap.atomic import write_text
 
 SCHEMA = "anonmap-results/1"
 
@@ -72,16 +72,6 @@ def document(
 
 
 def write_atomically(path: Path, content: Mapping[str, Any]) -> None:
-    """Write JSON to ``path`` so that readers see the old file or the whole new one, never a part."""
+    """Write the results JSON to ``path`` whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(content, stream, indent=1, sort_keys=False)
-            stream.write("\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_text(path, json.dumps(content, indent=1) + "\n")

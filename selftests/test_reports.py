@@ -1,0 +1,145 @@
+"""The reporting commands on real-shaped results: report, merge, diff, draft, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
+from anonmap.profiles import ProfileError, load_profile
+from anonmap.results import Record, document, write_atomically
+
+
+def _results(path: Path, os_name: str, outcomes: dict[str, str]) -> Path:
+    records = [
+        Record(
+            f"tests/test_x.py::test_fd_argument[{case}]",
+            "fd-argument",
+            case,
+            {"layer": "libc", "sharing": "private", "fd": case.rsplit("=", 1)[1]},
+            "zero",
+            observed,
+            "pass" if observed == "zero" else "deviation",
+            (f"man: mmap(2) on {os_name}",),
+            "",
+            "",
+            f"platforms/{os_name}.toml:9",
+        )
+        for case, observed in outcomes.items()
+    ]
+    info = {"os": os_name, "release": "1.0", "arch": "x86_64"}
+    content = document(
+        info,
+        {"name": os_name, "title": os_name.title(), "path": f"platforms/{os_name}.toml"},
+        records,
+        "2026-11-27T00:00:00+00:00",
+    )
+    write_atomically(path, content)
+    return path
+
+
+def _anonmap(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "anonmap", *args], capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+@pytest.fixture
+def two(tmp_path: Path) -> tuple[Path, Path]:
+    a = _results(
+        tmp_path / "a.json", "linux", {"libc-private-fd=0": "zero", "libc-private-fd=closed": "zero"}
+    )
+    b = _results(
+        tmp_path / "b.json", "freebsd", {"libc-private-fd=0": "EINVAL", "libc-private-fd=closed": "zero"}
+    )
+    return a, b
+
+
+def test_report_prints_markdown_and_writes_html(two: tuple[Path, Path], tmp_path: Path) -> None:
+    done = _anonmap("report", str(two[0]))
+    assert done.returncode == 0, done.stderr
+    assert "| Linux 1.0 x86_64 | real | linux |" in done.stdout
+    assert "### The fd argument is ignored with MAP_ANONYMOUS (`fd-argument`)" in done.stdout
+    page = tmp_path / "report.html"
+    assert _anonmap("report", str(two[0]), "--html", str(page)).returncode == 0
+    text = page.read_text()
+    assert '<table class="matrix">' in text and "http" not in text.split("<body>")[1]
+
+
+def test_merge_makes_one_matrix_that_report_reads_back(two: tuple[Path, Path], tmp_path: Path) -> None:
+    merged = tmp_path / "merged.json"
+    done = _anonmap("merge", *map(str, two), "--json", str(merged), "--markdown", str(tmp_path / "m.md"))
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(merged.read_text())["runs"]) == 2
+    markdown = (tmp_path / "m.md").read_text()
+    assert "❌ EINVAL (expected zero)" in markdown and "## Deviations" in markdown
+
+
+def test_diff_exits_1_with_the_differences_and_0_without(two: tuple[Path, Path]) -> None:
+    done = _anonmap("diff", *map(str, two))
+    assert done.returncode == EXIT_DIFFERENT
+    assert "`libc-private-fd=0`: zero → EINVAL" in done.stdout
+    assert "closed" not in done.stdout.split("behave differently")[1].split("documents")[0]
+    assert _anonmap("diff", str(two[0]), str(two[0])).returncode == 0
+
+
+def test_a_draft_profile_records_observations_and_cannot_pass_for_documentation(
+    two: tuple[Path, Path], tmp_path: Path
+) -> None:
+    draft = tmp_path / "freebsd.toml"
+    assert _anonmap("profile", "draft", str(two[1]), "--output", str(draft)).returncode == 0
+    text = draft.read_text()
+    assert 'outcome = "EINVAL"' in text and "UNCITED" in text
+    with pytest.raises(ProfileError, match="key 'cite'"):
+        load_profile(draft)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"schema": "anonmap-results/1", "records": [', "not valid JSON"),
+        ("", "not valid JSON"),
+        (
+            '{"schema": "anonmap-results/9", "records": []}',
+            "schema 'anonmap-results/9' is not 'anonmap-results/1'",
+        ),
+        ('{"schema": "anonmap-results/1", "run_info": {}, "records": [{"nodeid": 1}]}', "malformed"),
+        ("[1, 2]", "not a results file"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_file_with_its_own_status(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    out = tmp_path / "out.html"
+    done = _anonmap("report", str(bad), "--html", str(out))
+    assert done.returncode == EXIT_INPUT
+    assert done.stderr.startswith(f"anonmap: {bad}: ") and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_two_results_for_one_platform_are_refused(two: tuple[Path, Path], tmp_path: Path) -> None:
+    again = _results(tmp_path / "again.json", "linux", {"libc-private-fd=0": "zero"})
+    done = _anonmap("merge", str(two[0]), str(again))
+    assert done.returncode == EXIT_INPUT
+    assert f"{again}: a second result for platform linux-1.0-x86_64 (the first is {two[0]})" in done.stderr
+
+
+def test_no_input_and_unknown_commands_are_usage_errors() -> None:
+    assert _anonmap("merge").returncode == EXIT_USAGE
+    assert "the following arguments are required: RESULTS" in _anonmap("merge").stderr
+    assert _anonmap("frobnicate").returncode == EXIT_USAGE
+
+
+def test_an_unwritable_output_leaves_nothing_behind(two: tuple[Path, Path], tmp_path: Path) -> None:
+    target = tmp_path / "missing-dir" / "report.html"
+    done = _anonmap("report", str(two[0]), "--html", str(target))
+    assert done.returncode == EXIT_OUTPUT
+    assert done.stderr.startswith(f"anonmap: {target}: cannot be written")
+    assert not target.parent.exists()

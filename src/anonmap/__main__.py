@@ -1,0 +1,5 @@
+import sys
+
+from anonmap.cli import main
+
+sys.exit(main())

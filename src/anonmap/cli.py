@@ -1,0 +1,154 @@
+"""The anonmap command: reports, merges and diffs of results files, and draft profiles.
+
+Exit status: 0 done; 1 ``diff`` found differences; 2 bad arguments; 3 an input file cannot be
+used; 4 an output file cannot be written. Output files are written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from anonmap.atomic import write_text
+from anonmap.probe import describe, probe
+from anonmap.reporting import diff, draft, html, markdown
+from anonmap.reporting.matrix import build
+from anonmap.reporting.runs import InputError, Run, merged, read, read_all
+
+EXIT_DIFFERENT, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT = 1, 2, 3, 4
+
+
+class OutputError(Exception):
+    pass
+
+
+def write_whole(path: Path, text: str) -> None:
+    try:
+        write_text(path, text)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot be written: {error.strerror or error}") from error
+
+
+def _outputs(args: argparse.Namespace, runs: Sequence[Run], title: str) -> str:
+    matrix = build(runs)
+    text = markdown.render(matrix, title)
+    if args.html:
+        write_whole(args.html, html.render(matrix, title))
+    if args.markdown:
+        write_whole(args.markdown, text)
+    if getattr(args, "summary", False) and (summary := os.environ.get("GITHUB_STEP_SUMMARY")):
+        with open(summary, "a", encoding="utf-8") as stream:
+            stream.write(text)
+    return text
+
+
+def _single(path: Path) -> Run:
+    runs = read(path)
+    if len(runs) != 1:
+        raise InputError(f"{path}: holds {len(runs)} runs; give a results file of one platform")
+    return runs[0]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    text = _outputs(args, [_single(args.results)], "anonmap compatibility report")
+    if not (args.html or args.markdown):
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    runs = read_all(args.results)
+    if args.json:
+        write_whole(args.json, json.dumps(merged(runs), indent=1) + "\n")
+    text = _outputs(args, runs, f"anonmap compatibility matrix: {len(runs)} platforms")
+    if not (args.html or args.markdown or args.json):
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    a, b = _single(args.a), _single(args.b)
+    sys.stdout.write(diff.render(a, b))
+    return EXIT_DIFFERENT if diff.differences(a, b)[0] else 0
+
+
+def cmd_draft(args: argparse.Namespace) -> int:
+    text = draft.render(_single(args.results))
+    if args.output:
+        write_whole(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    info = probe()
+    sys.stdout.write(
+        json.dumps(info.to_json(), indent=1) + "\n" if args.json else "\n".join(describe(info)) + "\n"
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="anonmap", description=__doc__.splitlines()[0])
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    report = commands.add_parser("report", help="a Markdown (and HTML) report of one results file")
+    report.add_argument("results", type=Path, metavar="RESULTS")
+    report.add_argument(
+        "--markdown", type=Path, metavar="PATH", help="write the Markdown here (default: stdout)"
+    )
+    report.add_argument("--html", type=Path, metavar="PATH", help="write a self-contained HTML page here")
+    report.set_defaults(run=cmd_report)
+
+    merge = commands.add_parser("merge", help="one matrix from many platforms' results")
+    merge.add_argument("results", type=Path, nargs="+", metavar="RESULTS")
+    merge.add_argument("--json", type=Path, metavar="PATH", help="write the merged results here")
+    merge.add_argument(
+        "--markdown", type=Path, metavar="PATH", help="write the Markdown here (default: stdout)"
+    )
+    merge.add_argument("--html", type=Path, metavar="PATH", help="write a self-contained HTML page here")
+    merge.add_argument(
+        "--summary", action="store_true", help="also append the Markdown to $GITHUB_STEP_SUMMARY"
+    )
+    merge.set_defaults(run=cmd_merge)
+
+    compare = commands.add_parser(
+        "diff", help="porting from A to B: the cases whose outcome differs (exit 1 if any)"
+    )
+    compare.add_argument("a", type=Path, metavar="A")
+    compare.add_argument("b", type=Path, metavar="B")
+    compare.set_defaults(run=cmd_diff)
+
+    profile = commands.add_parser("profile", help="profiles")
+    profile_commands = profile.add_subparsers(dest="profile_command", required=True, metavar="COMMAND")
+    drafting = profile_commands.add_parser(
+        "draft", help="a draft profile from an unprofiled platform's results"
+    )
+    drafting.add_argument("results", type=Path, metavar="RESULTS")
+    drafting.add_argument(
+        "--output", type=Path, metavar="PATH", help="write the draft here (default: stdout)"
+    )
+    drafting.set_defaults(run=cmd_draft)
+
+    probing = commands.add_parser("probe", help="describe this host as the suite sees it")
+    probing.add_argument("--json", action="store_true", help="the full run_info as JSON")
+    probing.set_defaults(run=cmd_probe)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except InputError as error:
+        print(f"anonmap: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    except OutputError as error:
+        print(f"anonmap: {error}", file=sys.stderr)
+        return EXIT_OUTPUT
+    return status

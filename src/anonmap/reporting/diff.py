@@ -1,0 +1,58 @@
+"""Porting from A to B: the cases whose outcome differs, with what each platform documents."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from anonmap.catalogue import behaviours
+from anonmap.reporting.runs import Run
+from anonmap.results import Record
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    behaviour: str
+    case: str
+    a: Record
+    b: Record
+
+
+def differences(a: Run, b: Run) -> tuple[list[Difference], int]:
+    """The cases observed on both whose outcomes differ, and how many could not be compared."""
+    in_b = {(r.behaviour, r.case): r for r in b.records}
+    found, incomparable = [], 0
+    for record in a.records:
+        other = in_b.get((record.behaviour, record.case))
+        if other is None or not record.observed or not other.observed:
+            incomparable += 1
+            continue
+        if record.observed != other.observed:
+            found.append(Difference(record.behaviour, record.case, record, other))
+    order = list(behaviours())
+    found.sort(key=lambda d: (order.index(d.behaviour) if d.behaviour in order else len(order), d.case))
+    return found, incomparable
+
+
+def render(a: Run, b: Run) -> str:
+    found, incomparable = differences(a, b)
+    catalogue = behaviours()
+    lines = [f"# Porting from {a.label} to {b.label}", ""]
+    lines.append(f"{len(found)} case(s) behave differently." if found else "No observed outcome differs.")
+    by_behaviour: dict[str, list[Difference]] = {}
+    for difference in found:
+        by_behaviour.setdefault(difference.behaviour, []).append(difference)
+    for behaviour_id, group in by_behaviour.items():
+        behaviour = catalogue.get(behaviour_id)
+        lines += ["", f"## {behaviour.title if behaviour else behaviour_id} (`{behaviour_id}`)", ""]
+        if behaviour:
+            lines += [f"Portable idiom: {behaviour.idiom}", ""]
+        for d in group:
+            lines.append(f"- `{d.case}`: {d.a.observed} → {d.b.observed}")
+        for label, records in ((a.label, [d.a for d in group]), (b.label, [d.b for d in group])):
+            cites = list(dict.fromkeys(c for r in records for c in r.cite))
+            if cites:
+                lines += ["", f"{label} documents:"]
+                lines += [f"  - {cite}" for cite in cites]
+    if incomparable:
+        lines += ["", f"{incomparable} case(s) were not observed on both and are not compared."]
+    return "\n".join(lines) + "\n"

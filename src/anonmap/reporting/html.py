@@ -1,0 +1,115 @@
+"""The HTML report: one self-contained page (no script, no network at view time)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from anonmap.reporting.matrix import VERDICTS, Matrix
+from anonmap.results import Record
+
+#: Cell colours by verdict; the browser test looks for the pass colour in a screenshot.
+COLOURS = {
+    "pass": "#cdeccd",
+    "deviation": "#f4b6b6",
+    "unsupported": "#dcdcdc",
+    "unprofiled": "#fbe7a6",
+    "error": "#e58f8f",
+    "missing": "#ffffff",
+}
+
+_STYLE = """
+body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1rem; color: #1b1b1b; }
+h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 1.5rem; }
+table { border-collapse: collapse; }
+th, td { border: 1px solid #bbb; padding: .25rem .45rem; vertical-align: top; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.matrix thead th { position: sticky; top: 0; background: #f4f4f4; z-index: 2; }
+.matrix td.case, .matrix th.case { position: sticky; left: 0; background: #fafafa; z-index: 1; font-family: ui-monospace, monospace; font-size: 12px; }
+.matrix tr.group td { background: #eef2f7; font-weight: normal; }
+.matrix tr.group b { font-size: 1.05em; }
+.claim { font-style: italic; } .idiom code { white-space: normal; }
+details { margin: .2rem 0 .4rem; } summary { cursor: pointer; color: #34558b; }
+.kind { font-size: 11px; color: #555; display: block; }
+/*VERDICTS*/
+@media (max-width: 600px) { body { margin: .4rem; font-size: 13px; } th, td { padding: .15rem .3rem; } }
+"""
+
+
+def _verdict_css() -> str:
+    return "\n".join(f"td.v-{name} {{ background: {colour}; }}" for name, colour in COLOURS.items())
+
+
+def _cell(record: Record | None) -> str:
+    if record is None:
+        return "\u00b7"
+    if record.verdict == "unsupported":
+        return "unsupported"
+    if record.verdict == "deviation":
+        return f"{record.observed} \u2260 {record.expected}"
+    if record.verdict == "error":
+        return "harness error"
+    return record.observed
+
+
+def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
+    runs = matrix.runs
+    out = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{_STYLE.replace('/*VERDICTS*/', _verdict_css())}</style>",
+        "</head><body>",
+        f"<h1>{escape(title)}</h1>",
+        "<h2>Platforms</h2>",
+        '<div class="scroll"><table class="platforms"><thead><tr><th>platform</th><th>kind</th><th>profile</th>',
+        *(f"<th>{v}</th>" for v in VERDICTS),
+        "</tr></thead><tbody>",
+    ]
+    for column, run in enumerate(runs):
+        counts = matrix.counts(column)
+        kind = f"emulated by {run.emulation['persona']}" if run.emulation else "real"
+        profile = run.profile["name"] if run.profile else "none (unprofiled)"
+        out.append(
+            f"<tr><td>{escape(run.label)}</td><td>{escape(kind)}</td><td>{escape(str(profile))}</td>"
+            + "".join(f'<td class="v-{v if counts[v] else "missing"}">{counts[v]}</td>' for v in VERDICTS)
+            + "</tr>"
+        )
+    out += [
+        "</tbody></table></div>",
+        "<h2>Matrix</h2>",
+        '<div class="scroll"><table class="matrix"><thead><tr><th class="case">case</th>',
+    ]
+    for run in runs:
+        kind = f"emulated ({run.emulation['persona']})" if run.emulation else "real"
+        out.append(f'<th>{escape(run.label)}<span class="kind">{escape(kind)}</span></th>')
+    out.append("</tr></thead><tbody>")
+    for group in matrix.groups:
+        behaviour = group.behaviour
+        citations = "".join(
+            f"<li>{escape(runs[column].label)}: {escape(cite)}</li>"
+            for column in range(len(runs))
+            for cite in group.citations(column)
+        )
+        notes = f"<div>Note: {escape(behaviour.notes)}</div>" if behaviour.notes else ""
+        out.append(
+            f'<tr class="group" id="{escape(behaviour.id)}"><td colspan="{len(runs) + 1}">'
+            f"<b>{escape(behaviour.title)}</b> <code>{escape(behaviour.id)}</code>"
+            f'<div class="claim">“{escape(behaviour.claim)}” — {escape(behaviour.claim_source)}</div>'
+            f'<div class="idiom">Portable idiom: <code>{escape(behaviour.idiom)}</code></div>{notes}'
+            + (f"<details><summary>Citations</summary><ul>{citations}</ul></details>" if citations else "")
+            + "</td></tr>"
+        )
+        for row in group.rows:
+            out.append(f'<tr><td class="case">{escape(row.case)}</td>')
+            for record in row.cells:
+                verdict = record.verdict if record is not None else "missing"
+                tip = ""
+                if record is not None:
+                    tip = f"expected {record.expected or '(no profile)'}; observed {record.observed or '-'}; {record.source}"
+                    if record.detail:
+                        tip += f"; {record.detail}"
+                out.append(f'<td class="v-{verdict}" title="{escape(tip)}">{escape(_cell(record))}</td>')
+            out.append("</tr>")
+    out += ["</tbody></table></div>", "</body></html>"]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,70 @@
+"""The Markdown report: for the terminal and for $GITHUB_STEP_SUMMARY."""
+
+from __future__ import annotations
+
+from anonmap.reporting.matrix import VERDICTS, Matrix
+from anonmap.results import Record
+
+_MARK = {"pass": "✅", "deviation": "❌", "unsupported": "⏭️", "unprofiled": "❔", "error": "💥"}
+
+
+def cell(record: Record | None) -> str:
+    if record is None:
+        return "·"
+    if record.verdict == "unsupported":
+        return f"{_MARK['unsupported']} unsupported"
+    if record.verdict == "deviation":
+        return f"{_MARK['deviation']} {record.observed} (expected {record.expected})"
+    if record.verdict == "error":
+        return f"{_MARK['error']} harness error"
+    return f"{_MARK.get(record.verdict, '')} {record.observed}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
+    runs = matrix.runs
+    lines = [f"# {title}", "", "| platform | kind | profile | " + " | ".join(VERDICTS) + " |"]
+    lines.append("|---|---|---|" + "---|" * len(VERDICTS))
+    for column, run in enumerate(runs):
+        counts = matrix.counts(column)
+        kind = f"emulated ({run.emulation['persona']})" if run.emulation else "real"
+        profile = run.profile["name"] if run.profile else "none (unprofiled)"
+        lines.append(
+            f"| {run.label} | {kind} | {profile} | " + " | ".join(str(counts[v]) for v in VERDICTS) + " |"
+        )
+    deviations = [
+        (group.behaviour.id, row.case, runs[column].label, record)
+        for group in matrix.groups
+        for row in group.rows
+        for column, record in enumerate(row.cells)
+        if record is not None and record.verdict == "deviation"
+    ]
+    if deviations:
+        lines += ["", "## Deviations", ""]
+        for behaviour_id, case, label, record in deviations:
+            lines.append(
+                f"- **{behaviour_id}** `{case}` on {label}: observed `{record.observed}`, expected `{record.expected}` ({record.source})"
+            )
+    lines += ["", "## Matrix"]
+    for group in matrix.groups:
+        behaviour = group.behaviour
+        lines += ["", f"### {behaviour.title} (`{behaviour.id}`)", ""]
+        lines.append(f"> {_escape(behaviour.claim)} — {behaviour.claim_source}")
+        lines += ["", f"**Portable idiom:** {_escape(behaviour.idiom)}"]
+        if behaviour.notes:
+            lines += ["", f"**Note:** {_escape(behaviour.notes)}"]
+        lines += ["", "| case | " + " | ".join(_escape(run.label) for run in runs) + " |"]
+        lines.append("|---|" + "---|" * len(runs))
+        for row in group.rows:
+            lines.append(f"| `{row.case}` | " + " | ".join(_escape(cell(c)) for c in row.cells) + " |")
+        cited = [(run.label, group.citations(column)) for column, run in enumerate(runs)]
+        if any(cites for _, cites in cited):
+            lines += ["", "<details><summary>Citations</summary>", ""]
+            for label, cites in cited:
+                for cite in cites:
+                    lines.append(f"- {_escape(label)}: {_escape(cite)}")
+            lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,67 @@
+"""The matrix every report shows: behaviours and their cases down, platforms across."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from anonmap.catalogue import Behaviour, behaviours
+from anonmap.reporting.runs import Run
+from anonmap.results import Record
+
+VERDICTS = ("pass", "deviation", "unsupported", "unprofiled", "error")
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    case: str
+    cells: tuple[Record | None, ...]
+    """One per run, None where that run has no record of the case."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    behaviour: Behaviour
+    rows: tuple[Row, ...]
+
+    def citations(self, column: int) -> list[str]:
+        """The distinct citations one platform's profile gives for this behaviour."""
+        found: dict[str, None] = {}
+        for row in self.rows:
+            cell = row.cells[column]
+            if cell is not None:
+                found.update(dict.fromkeys(cell.cite))
+        return list(found)
+
+
+@dataclasses.dataclass(frozen=True)
+class Matrix:
+    runs: tuple[Run, ...]
+    groups: tuple[Group, ...]
+
+    def counts(self, column: int) -> dict[str, int]:
+        counts = dict.fromkeys(VERDICTS, 0)
+        for group in self.groups:
+            for row in group.rows:
+                cell = row.cells[column]
+                if cell is not None:
+                    counts[cell.verdict] = counts.get(cell.verdict, 0) + 1
+        return counts
+
+
+def build(runs: Sequence[Run]) -> Matrix:
+    """Rows in catalogue order; a case only some runs have still gets its row."""
+    indexed = [{(r.behaviour, r.case): r for r in run.records} for run in runs]
+    groups = []
+    for behaviour in behaviours().values():
+        case_ids = [case.id for case in behaviour.cases]
+        extra = sorted(
+            {case for index in indexed for (b, case) in index if b == behaviour.id} - set(case_ids)
+        )
+        rows = tuple(
+            Row(case_id, tuple(index.get((behaviour.id, case_id)) for index in indexed))
+            for case_id in [*case_ids, *extra]
+        )
+        if any(cell is not None for row in rows for cell in row.cells):
+            groups.append(Group(behaviour, rows))
+    return Matrix(tuple(runs), tuple(groups))
