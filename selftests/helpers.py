@@ -13,6 +13,7 @@ from typing import Any
 
 from anonmap.catalogue import behaviours
 from anonmap.probe import Capability, CapabilityState, RunInfo, probe
+from anonmap.results import Record, document, write_atomically
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -77,3 +78,32 @@ def run_suite(
     )
     data = json.loads(results.read_text()) if results.exists() else None
     return SuiteRun(done.returncode, done.stdout + done.stderr, data)
+
+
+def write_results(path: Path, os_name: str, outcomes: dict[str, str]) -> Path:
+    """A results file of fd-argument records for ``os_name``: each case observed as given."""
+    records = [
+        Record(
+            f"tests/test_x.py::test_fd_argument[{case}]",
+            "fd-argument",
+            case,
+            {"layer": "libc", "sharing": "private", "fd": case.rsplit("=", 1)[1]},
+            "zero",
+            observed,
+            "pass" if observed == "zero" else "deviation",
+            (f"man: mmap(2) on {os_name}",),
+            "",
+            "",
+            f"platforms/{os_name}.toml:9",
+        )
+        for case, observed in outcomes.items()
+    ]
+    info = {"os": os_name, "release": "1.0", "arch": "x86_64"}
+    content = document(
+        info,
+        {"name": os_name, "title": os_name.title(), "path": f"platforms/{os_name}.toml"},
+        records,
+        "2026-11-27T00:00:00+00:00",
+    )
+    write_atomically(path, content)
+    return path

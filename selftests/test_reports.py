@@ -11,35 +11,7 @@ import pytest
 
 from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
 from anonmap.profiles import ProfileError, load_profile
-from anonmap.results import Record, document, write_atomically
-
-
-def _results(path: Path, os_name: str, outcomes: dict[str, str]) -> Path:
-    records = [
-        Record(
-            f"tests/test_x.py::test_fd_argument[{case}]",
-            "fd-argument",
-            case,
-            {"layer": "libc", "sharing": "private", "fd": case.rsplit("=", 1)[1]},
-            "zero",
-            observed,
-            "pass" if observed == "zero" else "deviation",
-            (f"man: mmap(2) on {os_name}",),
-            "",
-            "",
-            f"platforms/{os_name}.toml:9",
-        )
-        for case, observed in outcomes.items()
-    ]
-    info = {"os": os_name, "release": "1.0", "arch": "x86_64"}
-    content = document(
-        info,
-        {"name": os_name, "title": os_name.title(), "path": f"platforms/{os_name}.toml"},
-        records,
-        "2026-11-27T00:00:00+00:00",
-    )
-    write_atomically(path, content)
-    return path
+from selftests.helpers import write_results
 
 
 def _anonmap(*args: str) -> subprocess.CompletedProcess[str]:
@@ -50,10 +22,10 @@ def _anonmap(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def two(tmp_path: Path) -> tuple[Path, Path]:
-    a = _results(
+    a = write_results(
         tmp_path / "a.json", "linux", {"libc-private-fd=0": "zero", "libc-private-fd=closed": "zero"}
     )
-    b = _results(
+    b = write_results(
         tmp_path / "b.json", "freebsd", {"libc-private-fd=0": "EINVAL", "libc-private-fd=closed": "zero"}
     )
     return a, b
@@ -125,7 +97,7 @@ def test_bad_input_is_one_line_naming_the_file_with_its_own_status(
 
 
 def test_two_results_for_one_platform_are_refused(two: tuple[Path, Path], tmp_path: Path) -> None:
-    again = _results(tmp_path / "again.json", "linux", {"libc-private-fd=0": "zero"})
+    again = write_results(tmp_path / "again.json", "linux", {"libc-private-fd=0": "zero"})
     done = _anonmap("merge", str(two[0]), str(again))
     assert done.returncode == EXIT_INPUT
     assert f"{again}: a second result for platform linux-1.0-x86_64 (the first is {two[0]})" in done.stderr
