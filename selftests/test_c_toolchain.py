@@ -57,3 +57,20 @@ def test_without_compilers_on_path_the_c_cases_are_unsupported(tmp_path: Path) -
     }
     assert {r["verdict"] for r in records} == {"unsupported"}
     assert all("c-compiler" in r["detail"] for r in records)
+
+
+@pytest.mark.parametrize(
+    ("triple", "arch", "expected"),
+    [
+        ("x86_64-linux-gnu", "x86_64", True),
+        ("x86_64-pc-linux-gnu", "x86_64", True),
+        ("arm64-apple-darwin23.4.0", "aarch64", True),
+        ("aarch64-unknown-freebsd14.1", "aarch64", True),
+        ("x86_64-unknown-freebsd14.1", "x86_64", True),
+        ("mips64el-linux-gnuabi64", "mips64", True),
+        ("x86_64-linux-gnu", "mips64", False),
+        ("", "x86_64", False),
+    ],
+)
+def test_a_compiler_counts_only_when_it_builds_for_this_machine(triple: str, arch: str, expected: bool) -> None:
+    assert ctoolchain.builds_for(triple, arch) is expected

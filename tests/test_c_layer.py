@@ -23,8 +23,22 @@ _PRIVATE = "Child started, value = 1\nIn parent, value = 1\n"
 _METHOD_FLAGS = {"map-anon": ("-DUSE_MAP_ANON",), "dev-zero": ()}
 
 
+@functools.cache
+def _targets(compilers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return ctoolchain.targets(dict(compilers))
+
+
 def _found(judge: Judge) -> tuple[tuple[str, str], ...]:
     return tuple((name, path) for name, path in judge.compilers().items() if path)
+
+
+def _usable(judge: Judge, name: str) -> None:
+    """Skip the case unless the named compiler exists and builds for this machine: under
+    qemu-user, say, the host's compiler is on PATH but targets the host's architecture."""
+    judge.require_compiler(name)
+    triple, arch = _targets(_found(judge))[name], judge.arch
+    if not ctoolchain.builds_for(triple, arch):
+        judge.unsupported(f"{name} builds for {triple or 'an unknown target'}, not for this {arch} machine")
 
 
 # Everything is built once per process, all of it in parallel, and shared by the cases; the
@@ -41,7 +55,7 @@ def _demos(compilers: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], ctoo
 
 @pytest.mark.behaviour("c-seed-demo")
 def test_c_seed_demo(case: Case, judge: Judge) -> None:
-    judge.require_compiler(case["compiler"])
+    _usable(judge, case["compiler"])
     ran = _demos(_found(judge))[case["compiler"], case["method"]]
     if not ran.compiled:
         judge.observe("compile-error", ran.stderr.strip())
@@ -57,7 +71,7 @@ def test_c_seed_demo(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("c-header-visibility")
 def test_c_header_visibility(case: Case, judge: Judge) -> None:
-    judge.require_compiler(case["compiler"])
+    _usable(judge, case["compiler"])
     preprocessed = _matrix(_found(judge))[case["compiler"], case["config"]]
     if preprocessed.error:
         judge.observe("compile-error", preprocessed.error)
@@ -69,14 +83,14 @@ def test_c_header_visibility(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("c-feature-warnings")
 def test_c_feature_warnings(case: Case, judge: Judge) -> None:
-    judge.require_compiler(case["compiler"])
+    _usable(judge, case["compiler"])
     preprocessed = _matrix(_found(judge))[case["compiler"], case["config"]]
     judge.observe("warns" if preprocessed.warnings else "quiet", "\n".join(preprocessed.warnings))
 
 
 @pytest.mark.behaviour("c-python-agree")
 def test_c_python_agree(case: Case, judge: Judge) -> None:
-    judge.require_compiler(case["compiler"])
+    _usable(judge, case["compiler"])
     preprocessed = _matrix(_found(judge))[case["compiler"], "none"]
     header = next((v for n in ANONYMOUS_NAMES if (v := preprocessed.values.get(n)) is not None), None)
     module = next((v for n in ANONYMOUS_NAMES if (v := judge.constants.module_value(n)) is not None), None)

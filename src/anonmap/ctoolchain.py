@@ -69,6 +69,33 @@ def _value(name: str, expansion: str) -> int | None:
     return int(number.group(1), 0)
 
 
+#: Spellings of one architecture across uname (the probe's arch) and compiler target triples.
+_ARCH_SPELLINGS = (
+    {"x86_64", "amd64"},
+    {"aarch64", "arm64"},
+    {"mips64", "mips64el"},
+    {"i386", "i486", "i586", "i686"},
+    {"ppc64le", "powerpc64le"},
+    {"ppc64", "powerpc64"},
+)
+
+
+def target(compiler: str) -> str:
+    """The target triple the compiler builds for (``-dumpmachine``), or '' if it will not say."""
+    done = subprocess.run(
+        [compiler, "-dumpmachine"], capture_output=True, text=True, timeout=TIME_LIMIT, check=False
+    )
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def builds_for(triple: str, arch: str) -> bool:
+    """Whether a target triple is for this machine's architecture (as the probe names it)."""
+    machine = triple.split("-", 1)[0]
+    return bool(machine) and (
+        machine == arch or any(machine in same and arch in same for same in _ARCH_SPELLINGS)
+    )
+
+
 def preprocess(compiler: str, flags: tuple[str, ...]) -> Preprocessed:
     """What ``#include <sys/mman.h>`` declares under ``flags``, and the warnings it draws.
 
@@ -98,6 +125,12 @@ def _in_parallel(
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         futures = {key: pool.submit(function, *args) for key, (function, args) in jobs.items()}
         return {key: future.result() for key, future in futures.items()}
+
+
+def targets(compilers: Mapping[str, str]) -> dict[str, str]:
+    """Each compiler's target triple, asked of all of them in parallel."""
+    found = _in_parallel({(name, ""): (target, (path,)) for name, path in compilers.items()})
+    return {name: triple for (name, _), triple in found.items()}
 
 
 def preprocess_matrix(compilers: Mapping[str, str]) -> dict[tuple[str, str], Preprocessed]:

@@ -223,6 +223,11 @@ class Judge:
         self._check_capabilities()
         self._judge(isolate.Isolated(outcome, detail))
 
+    @property
+    def arch(self) -> str:
+        """This machine's architecture as the probe names it."""
+        return self._state.run_info.arch
+
     def compilers(self) -> Mapping[str, str]:
         """Each C compiler the probe looked for, with its path ('' where absent)."""
         return self._state.run_info.compilers

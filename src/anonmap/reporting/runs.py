@@ -45,7 +45,10 @@ class Run:
         title = str(self.profile.get("title")) if self.profile else self.os
         if self.emulation:
             return f"{title} (emulated on {info.get('os')} {info.get('arch')})"
-        return f"{title} {info.get('release')} {info.get('arch')}"
+        layers = [str(layer) for layer in info.get("compat", []) if layer != "container"]
+        return f"{title} {info.get('release')} {info.get('arch')}" + (
+            f" ({', '.join(layers)})" if layers else ""
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,121 @@
+"""Regenerate the sample compatibility matrix in docs/sample/ from real runs on this machine.
+
+    python tools/make_sample.py
+
+Runs the suite natively, under each emulated persona (seccomp and the shim), and under qemu-user
+for mips64el and s390x where qemu-user is installed; merges the results; writes the merged JSON,
+the HTML page, the Markdown, and a screenshot of the page where Chromium is installed. Needs an
+environment with pytest and pytest-xdist (tox -e bench's, for example) and Linux.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "docs" / "sample"
+PERSONAS = REPO / "selftests" / "emulation" / "personas"
+
+sys.path.insert(0, str(REPO / "src"))
+from anonmap.tomlread import loads  # noqa: E402
+
+
+def _pytest(results: Path, extra: list[str], launcher: list[str] | None = None) -> None:
+    command = [
+        sys.executable,
+        *(launcher or []),
+        "-m",
+        "pytest",
+        "tests",
+        "-q",
+        "-n",
+        "0",
+        "-p",
+        "no:cacheprovider",
+        f"--anonmap-results={results}",
+        *extra,
+    ]
+    subprocess.run(command, cwd=REPO, check=False, capture_output=True)
+    if not results.exists():
+        raise SystemExit(f"no results from {' '.join(command)}")
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="anonmap-sample-"))
+    files = [work / "linux-native.json"]
+    _pytest(files[0], [])
+    for manifest in sorted(PERSONAS.glob("*.toml")):
+        launch = loads(manifest.read_text())["launch"]
+        launcher = [
+            str(REPO / "selftests" / "emulation" / "launch.py"),
+            "--seccomp",
+            launch["seccomp"],
+            "--shim",
+            ",".join(launch["shim"]),
+            "--build-dir",
+            str(work),
+            "--",
+        ]
+        files.append(work / f"{manifest.stem}-emulated.json")
+        _pytest(files[-1], [f"--anonmap-emulated-by={manifest}"], launcher)
+    for arch, qemu in (("mips64el", "qemu-mips64el"), ("s390x", "qemu-s390x")):
+        if shutil.which(qemu):
+            target = work / f"linux-{arch}-qemu-user.json"
+            qemu_user = [sys.executable, str(REPO / "tools" / "qemu_user.py"), "--arch", arch]
+            subprocess.run(
+                [*qemu_user, "--", f"--anonmap-results={target}"], cwd=REPO, check=False, capture_output=True
+            )
+            if target.exists():
+                files.append(target)
+    SAMPLE.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "anonmap",
+            "merge",
+            *map(str, files),
+            "--json",
+            str(SAMPLE / "merged.json"),
+            "--html",
+            str(SAMPLE / "matrix.html"),
+            "--markdown",
+            str(SAMPLE / "matrix.md"),
+        ],
+        cwd=REPO,
+        check=True,
+    )
+    browser = next(
+        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
+    )
+    if browser:
+        subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={work / 'browser'}",
+                "--window-size=1400,1000",
+                f"--screenshot={SAMPLE / 'matrix.png'}",
+                (SAMPLE / "matrix.html").as_uri(),
+            ],
+            check=False,
+            capture_output=True,
+        )
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"sample written to {SAMPLE.relative_to(REPO)} from {len(files)} runs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
