@@ -72,5 +72,7 @@ def test_without_compilers_on_path_the_c_cases_are_unsupported(tmp_path: Path) -
         ("", "x86_64", False),
     ],
 )
-def test_a_compiler_counts_only_when_it_builds_for_this_machine(triple: str, arch: str, expected: bool) -> None:
+def test_a_compiler_counts_only_when_it_builds_for_this_machine(
+    triple: str, arch: str, expected: bool
+) -> None:
     assert ctoolchain.builds_for(triple, arch) is expected
