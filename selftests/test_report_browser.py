@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from anonmap.reporting import html
+from anonmap.reporting import browser, html
 from anonmap.reporting.matrix import build
 from anonmap.reporting.runs import read
 from selftests.helpers import write_results
 from selftests.png import colours
 
-BROWSER = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+BROWSER = browser.find()
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -40,27 +38,8 @@ def test_the_matrix_renders_with_verdict_colours(tmp_path: Path, width: int, hei
     page = tmp_path / "matrix.html"
     page.write_text(html.render(build([*read(a), *read(b)])))
     shot = tmp_path / "shot.png"
-    profile = tmp_path / "browser-profile"
-    subprocess.run(
-        [
-            str(BROWSER),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            f"--window-size={width},{height}",
-            f"--screenshot={shot}",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    assert BROWSER is not None
+    browser.screenshot(BROWSER, page, shot, width, height)
     assert shot.exists(), "the browser wrote no screenshot"
     shot_width, _, counted = colours(shot)
     assert shot_width == width

@@ -21,6 +21,7 @@ SAMPLE = REPO / "docs" / "sample"
 PERSONAS = REPO / "selftests" / "emulation" / "personas"
 
 sys.path.insert(0, str(REPO / "src"))
+from anonmap.reporting import browser  # noqa: E402
 from anonmap.tomlread import loads  # noqa: E402
 
 
@@ -89,29 +90,9 @@ def main() -> int:
         cwd=REPO,
         check=True,
     )
-    browser = next(
-        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
-    )
-    if browser:
-        subprocess.run(
-            [
-                browser,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={work / 'browser'}",
-                "--window-size=1400,1000",
-                f"--screenshot={SAMPLE / 'matrix.png'}",
-                (SAMPLE / "matrix.html").as_uri(),
-            ],
-            check=False,
-            capture_output=True,
-        )
+    chromium = browser.find()
+    if chromium:
+        browser.screenshot(chromium, SAMPLE / "matrix.html", SAMPLE / "matrix.png", 1400, 1000)
     shutil.rmtree(work, ignore_errors=True)
     print(f"sample written to {SAMPLE.relative_to(REPO)} from {len(files)} runs")
     return 0

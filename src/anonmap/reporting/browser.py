@@ -1,0 +1,43 @@
+"""A picture of a report page, taken by a headless Chromium where one is installed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+_NAMES = ("chromium", "chromium-browser", "google-chrome")
+# No sync, no component updates, no background networking: nothing leaves the machine.
+_QUIET = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def find() -> str | None:
+    return next((path for path in map(shutil.which, _NAMES) if path), None)
+
+
+def screenshot(browser: str, page: Path, picture: Path, width: int, height: int) -> None:
+    """Render ``page`` in a ``width`` x ``height`` window and save it as the PNG ``picture``."""
+    with tempfile.TemporaryDirectory(prefix="anonmap-browser-") as profile:
+        subprocess.run(
+            [
+                browser,
+                *_QUIET,
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                f"--screenshot={picture}",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
