@@ -17,7 +17,6 @@ PAGE = mmap.PAGESIZE
 PROT_READ = mmap.PROT_READ
 PROT_WRITE = mmap.PROT_WRITE
 PROT_RW = PROT_READ | PROT_WRITE
-PROT_NONE = 0  # POSIX fixes PROT_NONE as no bits; the mmap module does not export it.
 MAP_SHARED = mmap.MAP_SHARED
 MAP_PRIVATE = mmap.MAP_PRIVATE
 
