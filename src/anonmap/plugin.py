@@ -17,7 +17,7 @@ from anonmap import catalogue, isolate
 from anonmap.constants import Constants
 from anonmap.emulation import Emulation, load_emulation
 from anonmap.probe import RunInfo, describe, probe
-from anonmap.profiles import Profile, ProfileError, find_profile
+from anonmap.profiles import Expectation, Profile, ProfileError, find_profile
 from anonmap.results import Record, document, write_atomically
 from anonmap.summary import deviations, table
 from anonmap.verdicts import Verdict, decide
@@ -173,9 +173,13 @@ class Judge:
     def constants(self) -> Constants:
         return self._state.constants
 
-    def _record(self, verdict: Verdict, observed: str, detail: str) -> Record:
-        info, profile = self._state.run_info, self._state.profile
-        expectation = profile.expectation(self.case, info) if profile else None
+    def _expectation(self) -> Expectation | None:
+        profile = self._state.profile
+        return profile.expectation(self.case, self._state.run_info) if profile else None
+
+    def _record(
+        self, verdict: Verdict, observed: str, detail: str, expectation: Expectation | None
+    ) -> Record:
         record = Record(
             nodeid=self._node.nodeid,
             behaviour=self.case.behaviour,
@@ -193,7 +197,7 @@ class Judge:
         return record
 
     def unsupported(self, reason: str) -> NoReturn:
-        self._record(Verdict.UNSUPPORTED, "", reason)
+        self._record(Verdict.UNSUPPORTED, "", reason, self._expectation())
         pytest.skip(f"unsupported: {reason}")
 
     def _check_capabilities(self) -> None:
@@ -242,10 +246,11 @@ class Judge:
 
     def _judge(self, isolated: isolate.Isolated) -> None:
         info = self._state.run_info
-        profile = self._state.profile
-        expectation = profile.expectation(self.case, info) if profile else None
+        expectation = self._expectation()
         verdict = decide(expectation, isolated)
-        record = self._record(verdict, isolated.outcome, isolated.detail or isolated.harness_error)
+        record = self._record(
+            verdict, isolated.outcome, isolated.detail or isolated.harness_error, expectation
+        )
         platform = f"{info.os} {info.release} {info.arch}"
         if verdict is Verdict.ERROR:
             pytest.fail(
