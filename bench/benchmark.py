@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import anonmap
-from anonmap import ctoolchain
+from anonmap import ctoolchain, suite
 from anonmap.probe import describe
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,19 +31,7 @@ def _positive_int(text: str) -> int:
 
 
 def time_suite(workers: str, runs: int) -> float:
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "tests",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-n",
-        workers,
-        "--dist",
-        "loadgroup",
-    ]
+    command = suite.command(["-n", workers, "--dist", "loadgroup"])
     samples = []
     for _ in range(runs):
         started = time.perf_counter()

@@ -6,11 +6,11 @@ import dataclasses
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from anonmap import suite
 from anonmap.catalogue import behaviours
 from anonmap.probe import Capability, CapabilityState, RunInfo, probe
 from anonmap.results import Record, document, write_atomically
@@ -58,18 +58,7 @@ def run_suite(
     PATH for the run.
     """
     results = tmp_path / "results.json"
-    command = [
-        sys.executable,
-        *launcher,
-        "-m",
-        "pytest",
-        "tests",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        f"--anonmap-results={results}",
-        *args,
-    ]
+    command = suite.command([f"--anonmap-results={results}", *args], launcher)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     if path is not None:
         env["PATH"] = path

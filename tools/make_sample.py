@@ -21,25 +21,13 @@ SAMPLE = REPO / "docs" / "sample"
 PERSONAS = REPO / "selftests" / "emulation" / "personas"
 
 sys.path.insert(0, str(REPO / "src"))
+from anonmap import suite  # noqa: E402
 from anonmap.reporting import browser  # noqa: E402
 from anonmap.tomlread import loads  # noqa: E402
 
 
 def _pytest(results: Path, extra: list[str], launcher: list[str] | None = None) -> None:
-    command = [
-        sys.executable,
-        *(launcher or []),
-        "-m",
-        "pytest",
-        "tests",
-        "-q",
-        "-n",
-        "0",
-        "-p",
-        "no:cacheprovider",
-        f"--anonmap-results={results}",
-        *extra,
-    ]
+    command = suite.command(["-n", "0", f"--anonmap-results={results}", *extra], launcher or [])
     subprocess.run(command, cwd=REPO, check=False, capture_output=True)
     if not results.exists():
         raise SystemExit(f"no results from {' '.join(command)}")
