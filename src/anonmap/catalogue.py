@@ -30,6 +30,11 @@ class Case:
     def __getitem__(self, key: str) -> str:
         return self.params[key]
 
+    def matches(self, behaviour: str, narrowed: Mapping[str, tuple[str, ...]]) -> bool:
+        """Whether a profile or manifest entry (a behaviour, and values allowed per parameter)
+        covers this case."""
+        return behaviour == self.behaviour and all(self.params.get(k) in v for k, v in narrowed.items())
+
 
 @dataclasses.dataclass(frozen=True)
 class Behaviour:

@@ -40,7 +40,7 @@ def _outputs(args: argparse.Namespace, runs: Sequence[Run], title: str) -> str:
         write_whole(args.html, html.render(matrix, title))
     if args.markdown:
         write_whole(args.markdown, text)
-    if getattr(args, "summary", False) and (summary := os.environ.get("GITHUB_STEP_SUMMARY")):
+    if args.summary and (summary := os.environ.get("GITHUB_STEP_SUMMARY")):
         with open(summary, "a", encoding="utf-8") as stream:
             stream.write(text)
     return text
@@ -103,6 +103,9 @@ def parser() -> argparse.ArgumentParser:
         "--markdown", type=Path, metavar="PATH", help="write the Markdown here (default: stdout)"
     )
     report.add_argument("--html", type=Path, metavar="PATH", help="write a self-contained HTML page here")
+    report.add_argument(
+        "--summary", action="store_true", help="also append the Markdown to $GITHUB_STEP_SUMMARY"
+    )
     report.set_defaults(run=cmd_report)
 
     merge = commands.add_parser("merge", help="one matrix from many platforms' results")

@@ -28,10 +28,7 @@ class Emulation:
     covered: tuple[tuple[str, Mapping[str, tuple[str, ...]]], ...]
 
     def covers(self, case: Case) -> bool:
-        return any(
-            behaviour == case.behaviour and all(case.params.get(k) in v for k, v in narrowed.items())
-            for behaviour, narrowed in self.covered
-        )
+        return any(case.matches(behaviour, narrowed) for behaviour, narrowed in self.covered)
 
     def to_json(self) -> dict[str, str]:
         return {"persona": self.name, "platform": self.platform, "description": self.description}

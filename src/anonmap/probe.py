@@ -35,7 +35,7 @@ class Capability(str, enum.Enum):
     DEV_ZERO = "dev-zero"
     """/dev/zero exists, is a character device and opens for reading and writing."""
     C_COMPILER = "c-compiler"
-    """A C compiler (cc, gcc or clang) is on PATH."""
+    """A C compiler the C layer tries (cc, gcc, clang, musl-gcc) is on PATH."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,19 +177,12 @@ def _probe_dev_zero() -> CapabilityState:
     return CapabilityState(True, "/dev/zero opens read-write")
 
 
-def find_c_compiler() -> str | None:
-    """The first C compiler on PATH, honouring $CC."""
-    for name in (os.environ.get("CC", ""), "cc", "gcc", "clang"):
-        if name and (path := shutil.which(name)):
-            return path
-    return None
-
-
-def _probe_c_compiler() -> CapabilityState:
-    path = find_c_compiler()
-    if path is None:
-        return CapabilityState(False, "no C compiler (cc, gcc, clang) on PATH (probe: c-compiler)")
-    return CapabilityState(True, path)
+def _probe_c_compiler(compilers: Mapping[str, str]) -> CapabilityState:
+    found = [path for path in compilers.values() if path]
+    if not found:
+        names = ", ".join(compilers)
+        return CapabilityState(False, f"no C compiler ({names}) on PATH (probe: c-compiler)")
+    return CapabilityState(True, found[0])
 
 
 def _rlimit(name: str) -> int | None:
@@ -209,6 +202,7 @@ def probe() -> RunInfo:
     machine = uname.machine.lower()
     arch = _ARCH_ALIASES.get(machine, machine)
     libc, libc_version = _libc(os_name, release)
+    compilers = {name: shutil.which(name) or "" for name in COMPILERS}
     return RunInfo(
         os=os_name,
         release=release,
@@ -222,11 +216,11 @@ def probe() -> RunInfo:
         compat=_compat_layers(os_name, uname, arch),
         rlimit_as=_rlimit("RLIMIT_AS"),
         rlimit_data=_rlimit("RLIMIT_DATA"),
-        compilers={name: shutil.which(name) or "" for name in COMPILERS},
+        compilers=compilers,
         capabilities={
             Capability.FORK: _probe_fork(),
             Capability.DEV_ZERO: _probe_dev_zero(),
-            Capability.C_COMPILER: _probe_c_compiler(),
+            Capability.C_COMPILER: _probe_c_compiler(compilers),
         },
     )
 

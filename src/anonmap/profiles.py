@@ -71,9 +71,7 @@ class Profile:
         """The entry that decides ``case`` on this run, or None where none applies."""
         best: Expectation | None = None
         for entry in self.expectations:
-            if entry.behaviour != case.behaviour or not holds(entry.when, info):
-                continue
-            if not all(case.params.get(k) in values for k, values in entry.case.items()):
+            if not case.matches(entry.behaviour, entry.case) or not holds(entry.when, info):
                 continue
             if best is None or len(entry.case) >= len(best.case):
                 best = entry
@@ -272,10 +270,7 @@ def load_profile(path: Path) -> Profile:
             uncovered = [
                 case.id
                 for case in behaviour.cases
-                if not any(
-                    e.behaviour == case.behaviour and all(case.params.get(k) in v for k, v in e.case.items())
-                    for e in expectations
-                )
+                if not any(case.matches(e.behaviour, e.case) for e in expectations)
             ]
             if uncovered:
                 checker.problem(

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from anonmap.results import SCHEMA, Record
+from anonmap.results import SCHEMA, Record, document
 
 MERGED_SCHEMA = "anonmap-merged/1"
 
@@ -51,14 +51,7 @@ class Run:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "schema": SCHEMA,
-            "started_at": self.started_at,
-            "run_info": dict(self.run_info),
-            "profile": dict(self.profile) if self.profile else None,
-            "emulation": dict(self.emulation) if self.emulation else None,
-            "records": [r.to_json() for r in self.records],
-        }
+        return document(self.run_info, self.profile, self.records, self.started_at, self.emulation)
 
 
 def _run(source: str, data: Any) -> Run:
