@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import anonmap
-from anonmap import ctoolchain, suite
+from anonmap import ctoolchain, isolate, suite
 from anonmap.probe import describe
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,10 +60,12 @@ def time_c_layer(runs: int) -> tuple[float, float, int]:
     matrix, demos = [], []
     for _ in range(runs):
         started = time.perf_counter()
-        ctoolchain.preprocess_matrix(compilers)
+        ctoolchain.preprocess_matrix(compilers, isolate.DEFAULT_TIME_LIMIT)
         matrix.append(time.perf_counter() - started)
         started = time.perf_counter()
-        ctoolchain.build_demos(compilers, {"map-anon": ("-DUSE_MAP_ANON",), "dev-zero": ()})
+        ctoolchain.build_demos(
+            compilers, {"map-anon": ("-DUSE_MAP_ANON",), "dev-zero": ()}, isolate.DEFAULT_TIME_LIMIT
+        )
         demos.append(time.perf_counter() - started)
     return statistics.median(matrix), statistics.median(demos), len(compilers)
 

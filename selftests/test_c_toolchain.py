@@ -37,7 +37,7 @@ def test_an_expression_is_refused_rather_than_guessed() -> None:
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="unsupported: no cc on PATH")
 def test_preprocessing_reports_values_and_warnings() -> None:
-    result = ctoolchain.preprocess(shutil.which("cc") or "cc", ())
+    result = ctoolchain.preprocess(shutil.which("cc") or "cc", (), 30.0)
     assert result.error == ""
     assert set(result.values) == set(ctoolchain.NAMES)
 

@@ -11,7 +11,7 @@ import pytest
 
 import anonmap
 from anonmap.binaries import macho_sdk
-from anonmap.probe import Capability, _compat_layers, _os_name, describe
+from anonmap.probe import Capability, _arch, _compat_layers, _os_name, describe
 
 
 def _uname(
@@ -44,8 +44,12 @@ def test_the_header_names_platform_and_missing_capabilities() -> None:
         ("Darwin", "Darwin Kernel Version 23.4.0", "darwin"),
         ("FreeBSD", "FreeBSD 14.1-RELEASE", "freebsd"),
         ("DragonFly", "DragonFly v6.4.0", "dragonfly"),
-        ("SunOS", "omnios-r151050-5e3d6dd4fa", "solaris"),
+        ("SunOS", "omnios-r151054-6ad70ba62c", "illumos"),
+        ("SunOS", "joyent_20200602T173751Z", "illumos"),
+        ("SunOS", "tribblix-m39", "illumos"),
         ("SunOS", "illumos-7b7c1a5", "illumos"),
+        ("SunOS", "11.4.81.193.1", "solaris"),
+        ("SunOS", "11.3", "solaris"),
     ],
 )
 def test_os_names(sysname: str, version: str, expected: str) -> None:
@@ -58,6 +62,12 @@ def test_os_names(sysname: str, version: str, expected: str) -> None:
         ("4.4.0-19041-Microsoft", "#1 SMP", "x86_64", "wsl1"),
         ("5.15.153.1-microsoft-standard-WSL2", "#1 SMP", "x86_64", "wsl2"),
         ("4.4.0", "#1 SMP Sun Jan 10 15:06:54 PST 2016", "x86_64", "gvisor"),
+        (
+            "5.15.0",
+            "FreeBSD 14.3-RELEASE releng/14.3-n271432-8c9ce319fef7 GENERIC",
+            "x86_64",
+            "freebsd-linux-abi",
+        ),
     ],
 )
 def test_compatibility_layers_are_recognised(release: str, version: str, machine: str, layer: str) -> None:
@@ -67,7 +77,31 @@ def test_compatibility_layers_are_recognised(release: str, version: str, machine
 
 
 def test_no_layer_is_claimed_off_linux() -> None:
+    # No jail or Rosetta sysctl answers on this machine: nothing is claimed.
     assert _compat_layers("freebsd", _uname("FreeBSD", "14.1-RELEASE"), "x86_64") == ()
+    assert _compat_layers("darwin", _uname("Darwin", "24.6.0"), "x86_64") == ()
+
+
+@pytest.mark.parametrize(
+    ("sysname", "machine", "arch"),
+    [
+        ("FreeBSD", "amd64", "x86_64"),
+        ("FreeBSD", "arm64", "aarch64"),
+        ("OpenBSD", "arm64", "aarch64"),
+        ("NetBSD", "amd64", "x86_64"),
+        ("DragonFly", "x86_64", "x86_64"),
+        ("SunOS", "i86pc", "x86_64"),
+        ("Darwin", "arm64", "aarch64"),
+    ],
+)
+def test_architectures_fold_to_one_spelling(sysname: str, machine: str, arch: str) -> None:
+    uname = _uname(sysname, machine=machine, version="illumos-1" if sysname == "SunOS" else "#1")
+    assert _arch(_os_name(uname), uname) == arch
+
+
+def test_a_netbsd_board_family_without_machine_arch_is_kept_as_it_is() -> None:
+    # Off NetBSD no hw.machine_arch answers, so evbarm stays evbarm rather than a guess.
+    assert _arch("netbsd", _uname("NetBSD", machine="evbarm")) == "evbarm"
 
 
 def _thin_macho(command: int, sdk: int) -> bytes:

@@ -13,10 +13,10 @@ from sizes import LENGTHS, OFFSETS, whole_pages
 
 @pytest.mark.behaviour("zero-fill")
 def test_zero_fill(case: Case, judge: Judge) -> None:
-    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
     length = LENGTHS[case["size"]]
 
     def check() -> str:
+        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
         region = map_region(case["layer"], length, flags)
         # libc's mapping covers whole pages, and all of them must be zero; Python's object
         # exposes only the length asked for.
@@ -28,9 +28,8 @@ def test_zero_fill(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("fd-argument")
 def test_fd_argument(case: Case, judge: Judge) -> None:
-    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-
     def check() -> str:
+        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
         region = map_region(case["layer"], PAGE, flags, fd=fdkinds.make(case["fd"]))
         return fdkinds.content(region.read(0, PAGE))
 
@@ -39,9 +38,8 @@ def test_fd_argument(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("fd-minus-one")
 def test_fd_minus_one(case: Case, judge: Judge) -> None:
-    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-
     def check() -> str:
+        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
         return fdkinds.content(map_region(case["layer"], PAGE, flags, fd=-1).read(0, PAGE))
 
     judge.run(check)
@@ -52,9 +50,9 @@ def test_offset_argument(case: Case, judge: Judge) -> None:
     sharing = SHARING_FLAGS[case["sharing"]]
     offset = OFFSETS[case["offset"]]
     anonymous = case["source"] == "anonymous"
-    flags = sharing | judge.constants.anonymous() if anonymous else sharing
 
     def check() -> str:
+        flags = sharing | judge.constants.anonymous() if anonymous else sharing
         fd = -1 if anonymous else fdkinds.dev_zero()
         return fdkinds.content(map_region(case["layer"], PAGE, flags, fd=fd, offset=offset).read(0, PAGE))
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import errno
 import functools
 import re
-import signal
 
 import pytest
 
-from anonmap import ctoolchain
+from anonmap import ctoolchain, processes
 from anonmap.catalogue import Case
 from anonmap.constants import ANONYMOUS_NAMES
 from anonmap.outcomes import hex_value
@@ -23,44 +22,65 @@ _PRIVATE = "Child started, value = 1\nIn parent, value = 1\n"
 _METHOD_FLAGS = {"map-anon": ("-DUSE_MAP_ANON",), "dev-zero": ()}
 
 
-@functools.cache
-def _targets(compilers: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    return ctoolchain.targets(dict(compilers))
-
-
 def _found(judge: Judge) -> tuple[tuple[str, str], ...]:
     return tuple((name, path) for name, path in judge.compilers().items() if path)
 
 
-def _usable(judge: Judge, name: str) -> None:
-    """Skip the case unless the named compiler exists and builds for this machine: under
-    qemu-user, say, the host's compiler is on PATH but targets the host's architecture."""
+# Each compiler is checked once per process, and everything is built once, all of it in
+# parallel, and shared by the cases; the C-layer tests share an xdist group so that one worker
+# does it. A failure is remembered like a success: a broken compiler costs one time limit.
+@functools.cache
+def _toolchains(
+    compilers: tuple[tuple[str, str], ...], arch: str, time_limit: float
+) -> dict[str, ctoolchain.Toolchain]:
+    return ctoolchain.checks(dict(compilers), arch, time_limit)
+
+
+def _usable(judge: Judge, name: str) -> tuple[tuple[str, str], ...]:
+    """The compilers that built and ran a trivial program for this machine; skip the case as
+    unsupported unless the named one is among them. Under qemu-user, say, the host's compiler
+    is on PATH but targets the host's architecture."""
     judge.require_compiler(name)
-    triple, arch = _targets(_found(judge))[name], judge.arch
-    if not ctoolchain.builds_for(triple, arch):
-        judge.unsupported(f"{name} builds for {triple or 'an unknown target'}, not for this {arch} machine")
-
-
-# Everything is built once per process, all of it in parallel, and shared by the cases; the
-# C-layer tests share an xdist group so that one worker does it.
-@functools.cache
-def _matrix(compilers: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], ctoolchain.Preprocessed]:
-    return ctoolchain.preprocess_matrix(dict(compilers))
+    found = _found(judge)
+    toolchains = _toolchains(found, judge.arch, judge.time_limit)
+    if toolchains[name].problem:
+        judge.unsupported(f"{name} ({toolchains[name].path}) {toolchains[name].problem}")
+    return tuple((n, path) for n, path in found if not toolchains[n].problem)
 
 
 @functools.cache
-def _demos(compilers: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], ctoolchain.Ran]:
-    return ctoolchain.build_demos(dict(compilers), _METHOD_FLAGS)
+def _matrix(
+    compilers: tuple[tuple[str, str], ...], time_limit: float
+) -> dict[tuple[str, str], ctoolchain.Preprocessed]:
+    return ctoolchain.preprocess_matrix(dict(compilers), time_limit)
+
+
+def _preprocessed(
+    judge: Judge, usable: tuple[tuple[str, str], ...], compiler: str, config: str
+) -> ctoolchain.Preprocessed:
+    preprocessed = _matrix(usable, judge.time_limit)[compiler, config]
+    if preprocessed.stopped:
+        judge.unsupported(f"{compiler}: {preprocessed.stopped}")
+    return preprocessed
+
+
+@functools.cache
+def _demos(
+    compilers: tuple[tuple[str, str], ...], time_limit: float
+) -> dict[tuple[str, str], ctoolchain.Ran]:
+    return ctoolchain.build_demos(dict(compilers), _METHOD_FLAGS, time_limit)
 
 
 @pytest.mark.behaviour("c-seed-demo")
 def test_c_seed_demo(case: Case, judge: Judge) -> None:
-    _usable(judge, case["compiler"])
-    ran = _demos(_found(judge))[case["compiler"], case["method"]]
-    if not ran.compiled:
+    usable = _usable(judge, case["compiler"])
+    ran = _demos(usable, judge.time_limit)[case["compiler"], case["method"]]
+    if ran.failure:
+        judge.unsupported(f"{case['compiler']}: {ran.failure}")
+    elif not ran.compiled:
         judge.observe("compile-error", ran.stderr.strip())
     elif ran.returncode < 0:
-        judge.observe(signal.Signals(-ran.returncode).name, ran.stderr.strip())
+        judge.observe(processes.signal_name(-ran.returncode), ran.stderr.strip())
     elif (failed := re.search(r"failed: errno (\d+)", ran.stderr)) is not None:
         number = int(failed.group(1))
         judge.observe(errno.errorcode.get(number, f"E{number}"), ran.stderr.strip())
@@ -71,11 +91,12 @@ def test_c_seed_demo(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("c-header-visibility")
 def test_c_header_visibility(case: Case, judge: Judge) -> None:
-    _usable(judge, case["compiler"])
-    preprocessed = _matrix(_found(judge))[case["compiler"], case["config"]]
+    usable = _usable(judge, case["compiler"])
+    preprocessed = _preprocessed(judge, usable, case["compiler"], case["config"])
     if preprocessed.error:
         judge.observe("compile-error", preprocessed.error)
-    value = preprocessed.values[case["name"]]
+        return
+    value = preprocessed.values.get(case["name"])
     judge.observe(
         "absent" if value is None else hex_value(value), " ".join(ctoolchain.CONFIGS[case["config"]])
     )
@@ -83,15 +104,15 @@ def test_c_header_visibility(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("c-feature-warnings")
 def test_c_feature_warnings(case: Case, judge: Judge) -> None:
-    _usable(judge, case["compiler"])
-    preprocessed = _matrix(_found(judge))[case["compiler"], case["config"]]
+    usable = _usable(judge, case["compiler"])
+    preprocessed = _preprocessed(judge, usable, case["compiler"], case["config"])
     judge.observe("warns" if preprocessed.warnings else "quiet", "\n".join(preprocessed.warnings))
 
 
 @pytest.mark.behaviour("c-python-agree")
 def test_c_python_agree(case: Case, judge: Judge) -> None:
-    _usable(judge, case["compiler"])
-    preprocessed = _matrix(_found(judge))[case["compiler"], "none"]
+    usable = _usable(judge, case["compiler"])
+    preprocessed = _preprocessed(judge, usable, case["compiler"], "none")
     header = next((v for n in ANONYMOUS_NAMES if (v := preprocessed.values.get(n)) is not None), None)
     module = next((v for n in ANONYMOUS_NAMES if (v := judge.constants.module_value(n)) is not None), None)
     if header is None or module is None:

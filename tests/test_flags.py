@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import mmap
-
 import pytest
 
 from anonmap import fdkinds, forking
-from anonmap.calls import MAP_PRIVATE, MAP_SHARED, PAGE, PROT_RW, LibcRegion, PythonRegion, mmap_raw
+from anonmap.calls import MAP_PRIVATE, MAP_SHARED, PAGE, PROT_RW, LibcRegion, map_python_defaults, mmap_raw
 from anonmap.catalogue import Case
 from anonmap.constants import ANONYMOUS_NAMES
 from anonmap.outcomes import hex_value
@@ -47,11 +45,11 @@ _FORMS = {
 def test_argument_contract(case: Case, judge: Judge) -> None:
     form = case["form"]
     sharing, length = _FORMS[form]
-    flags = sharing | judge.constants.anonymous()
-    if form.startswith("unknown-flag"):
-        flags |= judge.constants.value("UNUSED_FLAG_BIT")
 
     def check() -> str:
+        flags = sharing | judge.constants.anonymous()
+        if form.startswith("unknown-flag"):
+            flags |= judge.constants.value("UNUSED_FLAG_BIT")
         address = mmap_raw(None, length, PROT_RW, flags, -1, 0)
         if length == 0:
             return "ok"
@@ -64,7 +62,7 @@ def test_argument_contract(case: Case, judge: Judge) -> None:
 @pytest.mark.behaviour("python-defaults")
 def test_python_defaults(case: Case, judge: Judge) -> None:
     def check() -> str:
-        region = PythonRegion(mmap.mmap(-1, PAGE))
+        region = map_python_defaults(PAGE)
         prop = case["property"]
         if prop == "sharing":
             return forking.sharing(region, "child-to-parent")

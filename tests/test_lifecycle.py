@@ -24,10 +24,9 @@ _PATTERN = b"\x5a" * PAGE
 
 @pytest.mark.behaviour("page-rounding")
 def test_page_rounding(case: Case, judge: Judge) -> None:
-    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-    fixed = judge.constants.value("MAP_FIXED")
-
     def check() -> str:
+        fixed = judge.constants.value("MAP_FIXED")
+        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
         # Map one byte where the page after it is known to be a hole: reserve two pages,
         # give them back, and map the first again with MAP_FIXED.
         base = map_libc(2 * PAGE, flags).address
@@ -42,9 +41,8 @@ def test_page_rounding(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("after-munmap")
 def test_after_munmap(case: Case, judge: Judge) -> None:
-    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-
     def check() -> str:
+        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
         region = map_libc(PAGE, flags)
         region.write(0, b"\x01")
         region.unmap()
@@ -56,9 +54,8 @@ def test_after_munmap(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("mprotect")
 def test_mprotect(case: Case, judge: Judge) -> None:
-    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-
     def check() -> str:
+        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
         region = map_libc(PAGE, flags)
         region.protect(PROT_READ)
         if case["step"] == "write-read-only":
@@ -75,10 +72,9 @@ def test_mprotect(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("madvise")
 def test_madvise(case: Case, judge: Judge) -> None:
-    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-    advice = judge.constants.value(case["advice"])
-
     def check() -> str:
+        advice = judge.constants.value(case["advice"])
+        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
         region = map_region(case["layer"], PAGE, flags)
         region.write(0, _PATTERN)
         region.advise(advice)

@@ -12,9 +12,8 @@ from anonmap.plugin import Judge
 
 @pytest.mark.behaviour("shared-anonymous")
 def test_shared_anonymous(case: Case, judge: Judge) -> None:
-    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-
     def check() -> str:
+        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
         return forking.sharing(map_region(case["layer"], PAGE, flags), case["direction"])
 
     judge.run(check)
@@ -22,9 +21,8 @@ def test_shared_anonymous(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("inheritance")
 def test_inheritance(case: Case, judge: Judge) -> None:
-    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-
     def check() -> str:
+        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
         return forking.inherited(map_region(case["layer"], PAGE, flags))
 
     judge.run(check)
@@ -32,9 +30,8 @@ def test_inheritance(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("distinct-mappings")
 def test_distinct_mappings(case: Case, judge: Judge) -> None:
-    flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-
     def check() -> str:
+        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
         first = map_region(case["layer"], PAGE, flags)
         second = map_region(case["layer"], PAGE, flags)
         first.write(0, b"first")

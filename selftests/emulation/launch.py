@@ -43,6 +43,7 @@ def build_shim(rules: list[str], directory: Path) -> Path:
             str(SHIM_SOURCE),
         ],
         check=True,
+        timeout=120,
     )
     return target
 

@@ -172,6 +172,27 @@ def fork_blocked(machine: str) -> list[Insn]:
     )
 
 
+def shared_anonymous_eperm(machine: str, map_anonymous: int) -> list[Insn]:
+    """mmap of MAP_SHARED|MAP_ANONYMOUS fails with EPERM, as a sandbox's policy would refuse it
+    (SECCOMP_RET_ERRNO with EPERM is what Docker's default profile and systemd answer with)."""
+    arch = _ARCHES[machine]
+    map_shared = 0x01  # <asm-generic/mman-common.h> MAP_SHARED, the same on every Linux ABI
+    return _assemble(
+        [
+            Insn(_LD_W_ABS, _ARCH_OFFSET),
+            Jump(_JMP_JEQ_K, arch.audit, false="allow"),
+            Insn(_LD_W_ABS, _NR_OFFSET),
+            Jump(_JMP_JEQ_K, arch.mmap, false="allow"),
+            Insn(_LD_W_ABS, _arg_low_word(3)),
+            Jump(_JMP_JSET_K, map_anonymous, false="allow"),
+            Jump(_JMP_JSET_K, map_shared, false="allow"),
+            Insn(_RET_K, _RET_ERRNO | errno.EPERM),
+            Label("allow"),
+            Insn(_RET_K, _RET_ALLOW),
+        ]
+    )
+
+
 #: Mach VM flags XNU's mmap() accepts in the fd of a MAP_ANON call (osfmk/mach/vm_statistics.h):
 #: VM_FLAGS_ALIAS_MASK | VM_FLAGS_SUPERPAGE_MASK | VM_FLAGS_PURGABLE | VM_FLAGS_4GB_CHUNK.
 XNU_FD_FLAGS = 0xFF000000 | 0x00070000 | 0x2 | 0x4
@@ -186,6 +207,8 @@ PROGRAMS: dict[str, Callable[[str, int], list[Insn]]] = {
     "darwin-anonymous": lambda m, anon: anonymous_refusals(m, anon, allowed_fd_bits=XNU_FD_FLAGS),
     # A sandbox that forbids creating processes (the flag value is not needed).
     "fork-blocked": lambda m, _anon: fork_blocked(m),
+    # A sandbox that forbids shared anonymous memory.
+    "shared-anonymous-eperm": shared_anonymous_eperm,
 }
 
 

@@ -45,9 +45,30 @@ static __attribute__((unused)) void *map_anonymous_at_pageoff(void *addr, size_t
     return p == MAP_FAILED ? p : p + pageoff;
 }
 
+#ifdef RULE_HANG_ORPHANING
+#include <signal.h>
+/* Not a platform's rule: a hostile one for the harness's own tests. A 16-page anonymous
+ * mapping leaves a grandchild that escapes the caller's process group and session (setsid),
+ * then never returns, as a hung kernel call would. */
+static void hang_orphaning(void)
+{
+    if (fork() == 0) {
+        setsid();
+        for (;;)
+            pause();
+    }
+    for (;;)
+        ;
+}
+#endif
+
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     int anonymous = (flags & MAP_ANONYMOUS) != 0;
+#ifdef RULE_HANG_ORPHANING
+    if (anonymous && len == 16 * (size_t)sysconf(_SC_PAGESIZE))
+        hang_orphaning();
+#endif
 #ifdef RULE_UNKNOWN_FLAGS_EINVAL
     /* FreeBSD kern_mmap(), OpenBSD sys_mmap() MAP_FLAGMASK: a flag the platform does not
      * define is EINVAL. Of the flags the suite passes, these are defined everywhere. */

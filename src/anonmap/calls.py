@@ -6,11 +6,13 @@ A refused call raises ``CallRefused`` carrying the errno's name: that name is th
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import mmap
 import os
 import sys
+from collections.abc import Iterator
 from typing import Protocol
 
 PAGE = mmap.PAGESIZE
@@ -29,6 +31,11 @@ class Observed(Exception):
     def __init__(self, outcome: str, detail: str) -> None:
         self.outcome = outcome
         super().__init__(detail)
+
+
+class Unsupported(Exception):
+    """Raised inside a check when the environment withholds what it needs (a descriptor slot,
+    a temporary file, a nested fork): the case is unsupported here, with this reason."""
 
 
 class CallRefused(Observed):
@@ -155,8 +162,20 @@ def map_libc(length: int, flags: int, fd: int = -1, offset: int = 0, prot: int =
 def map_python(length: int, flags: int, fd: int = -1, offset: int = 0, prot: int = PROT_RW) -> PythonRegion:
     """Through ``mmap.mmap``; its OSError becomes ``CallRefused`` like libc's, and an argument
     CPython itself refuses before calling mmap is observed by the exception's name."""
-    try:
+    with _python_errors():
         return PythonRegion(mmap.mmap(fd, length, flags=flags, prot=prot, offset=offset))
+
+
+def map_python_defaults(length: int) -> PythonRegion:
+    """``mmap.mmap(-1, length)`` with no flags or prot given: what CPython's defaults map."""
+    with _python_errors():
+        return PythonRegion(mmap.mmap(-1, length))
+
+
+@contextlib.contextmanager
+def _python_errors() -> Iterator[None]:
+    try:
+        yield
     except OSError as error:
         if error.errno is None:
             raise

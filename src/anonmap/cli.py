@@ -7,13 +7,15 @@ used; 4 an output file cannot be written. Output files are written whole or not 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from anonmap.atomic import write_text
+from anonmap.atomic import Staged
 from anonmap.probe import describe, probe
 from anonmap.reporting import diff, draft, html, markdown
 from anonmap.reporting.matrix import build
@@ -26,11 +28,29 @@ class OutputError(Exception):
     pass
 
 
+_staged: list[Staged] = []
+"""The outputs the running command has prepared. main() puts them in place only once the
+command has read and checked every input and prepared every output, so a failure anywhere
+leaves every output as it was."""
+
+
+def _cannot_write(path: Path | str, error: OSError) -> OutputError:
+    return OutputError(f"{path}: cannot be written: {error.strerror or error}")
+
+
 def write_whole(path: Path, text: str) -> None:
     try:
-        write_text(path, text)
+        _staged.append(Staged(path, text))
     except OSError as error:
-        raise OutputError(f"{path}: cannot be written: {error.strerror or error}") from error
+        raise _cannot_write(path, error) from error
+
+
+def _append(path: str, text: str) -> None:
+    try:
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as error:
+        raise _cannot_write(path, error) from error
 
 
 def _outputs(args: argparse.Namespace, runs: Sequence[Run], title: str) -> str:
@@ -41,8 +61,7 @@ def _outputs(args: argparse.Namespace, runs: Sequence[Run], title: str) -> str:
     if args.markdown:
         write_whole(args.markdown, text)
     if args.summary and (summary := os.environ.get("GITHUB_STEP_SUMMARY")):
-        with open(summary, "a", encoding="utf-8") as stream:
-            stream.write(text)
+        _append(summary, text)
     return text
 
 
@@ -144,14 +163,46 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _commit() -> None:
+    for staged in _staged:
+        try:
+            staged.commit()
+        except OSError as error:
+            raise _cannot_write(staged.path, error) from error
+
+
+def _print(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as error:
+        # What is still buffered would fail again when Python flushes stdout on the way out,
+        # with a second message; it has nowhere to go.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        raise _cannot_write("stdout", error) from error
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # The command's stdout is held back too: printed only when everything else succeeded, and
+    # a stdout that cannot be written (a full disk, a closed pipe) is one more output error.
+    printed = io.StringIO()
     try:
-        status: int = args.run(args)
+        with contextlib.redirect_stdout(printed):
+            status: int = args.run(args)
+        _commit()
+        _print(printed.getvalue())
     except InputError as error:
         print(f"anonmap: {error}", file=sys.stderr)
         return EXIT_INPUT
     except OutputError as error:
         print(f"anonmap: {error}", file=sys.stderr)
         return EXIT_OUTPUT
+    finally:
+        for staged in _staged:
+            staged.discard()
+        _staged.clear()
     return status

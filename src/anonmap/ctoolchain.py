@@ -3,6 +3,10 @@ configuration, and building and running the seed's demonstration program.
 
 Visibility is read from the preprocessor (``-E -dM``): one run per compiler and configuration,
 all of a compiler's configurations in parallel. Build directories are private temporaries.
+Every compiler and program runs through ``processes.run``: bounded, and killed with its group.
+A compiler counts only once it has built and run a trivial program (``check``), so a broken
+toolchain (no headers, a failing or hanging ``cc``, no room to write) is the environment's
+fault, reported as such, never a platform's deviation.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ import concurrent.futures
 import dataclasses
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import TypeVar
+
+from anonmap import processes
 
 #: The compilers the matrix tries, by the name looked up on PATH.
 COMPILERS = ("cc", "gcc", "clang", "musl-gcc")
@@ -35,7 +40,6 @@ CONFIGS: dict[str, tuple[str, ...]] = {
     "bsd-visible": ("-D__BSD_VISIBLE=1",),
 }
 
-TIME_LIMIT = 30.0
 T = TypeVar("T")
 _MARKER = re.compile(r'"(\w+)" = (.*?) ;')
 _NUMBER = re.compile(r"\(?\s*(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\s*\)?")
@@ -52,6 +56,8 @@ class Preprocessed:
     warnings: tuple[str, ...]
     error: str
     """Non-empty when the preprocessor failed (the header could not be read at all)."""
+    stopped: str = ""
+    """Non-empty when the environment stopped the preprocessor (see ``Ran.failure``)."""
 
 
 def _source() -> str:
@@ -80,12 +86,9 @@ _ARCH_SPELLINGS = (
 )
 
 
-def target(compiler: str) -> str:
-    """The target triple the compiler builds for (``-dumpmachine``), or '' if it will not say."""
-    done = subprocess.run(
-        [compiler, "-dumpmachine"], capture_output=True, text=True, timeout=TIME_LIMIT, check=False
-    )
-    return done.stdout.strip() if done.returncode == 0 else ""
+def target(compiler: str, time_limit: float) -> processes.Finished:
+    """``compiler -dumpmachine``: its stdout is the target triple the compiler builds for."""
+    return processes.run([compiler, "-dumpmachine"], time_limit)
 
 
 def builds_for(triple: str, arch: str) -> bool:
@@ -96,7 +99,7 @@ def builds_for(triple: str, arch: str) -> bool:
     )
 
 
-def preprocess(compiler: str, flags: tuple[str, ...]) -> Preprocessed:
+def preprocess(compiler: str, flags: tuple[str, ...], time_limit: float) -> Preprocessed:
     """What ``#include <sys/mman.h>`` declares under ``flags``, and the warnings it draws.
 
     The source is a real file, preprocessed as in a user's build: GCC keeps a system header's
@@ -106,12 +109,12 @@ def preprocess(compiler: str, flags: tuple[str, ...]) -> Preprocessed:
         source = os.path.join(build, "visibility.c")
         with open(source, "w", encoding="utf-8") as stream:
             stream.write(_source())
-        done = subprocess.run(
-            [compiler, *flags, "-E", source], capture_output=True, text=True, timeout=TIME_LIMIT, check=False
-        )
+        done = processes.run([compiler, *flags, "-E", source], time_limit, cwd=build)
     warnings = tuple(line for line in done.stderr.splitlines() if "warning:" in line)
-    if done.returncode != 0:
-        return Preprocessed({}, warnings, done.stderr.strip() or f"exit status {done.returncode}")
+    if not done.ok:
+        return Preprocessed(
+            {}, warnings, done.stderr.strip() or done.failure(), _stopped(done, "preprocessor")
+        )
     # Expansions from a system header come split by line markers: drop them, rejoin the text.
     text = " ".join(line for line in done.stdout.splitlines() if not line.startswith("#"))
     found = dict(_MARKER.findall(" ".join(text.split())))
@@ -122,24 +125,73 @@ def preprocess(compiler: str, flags: tuple[str, ...]) -> Preprocessed:
 def _in_parallel(
     jobs: dict[tuple[str, str], tuple[Callable[..., T], tuple[object, ...]]],
 ) -> dict[tuple[str, str], T]:
+    """Each job's result, run in parallel threads where this process may start them; a
+    process limit that refuses threads (RLIMIT_NPROC, a small RLIMIT_AS) leaves the rest to run
+    here, one after another."""
+    futures: dict[tuple[str, str], concurrent.futures.Future[T]] = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        futures = {key: pool.submit(function, *args) for key, (function, args) in jobs.items()}
-        return {key: future.result() for key, future in futures.items()}
+        for key, (function, args) in jobs.items():
+            try:
+                futures[key] = pool.submit(function, *args)
+            except RuntimeError:  # "can't start new thread"
+                break
+        results = {key: future.result() for key, future in futures.items()}
+    for key, (function, args) in jobs.items():
+        if key not in results:
+            results[key] = function(*args)
+    return results
 
 
-def targets(compilers: Mapping[str, str]) -> dict[str, str]:
-    """Each compiler's target triple, asked of all of them in parallel."""
-    found = _in_parallel({(name, ""): (target, (path,)) for name, path in compilers.items()})
-    return {name: triple for (name, _), triple in found.items()}
+@dataclasses.dataclass(frozen=True)
+class Toolchain:
+    """One compiler found on PATH, and whether it can serve the C layer on this machine."""
+
+    path: str
+    target: str
+    problem: str
+    """Why it cannot ('' when it built and ran the trivial program for this machine)."""
 
 
-def preprocess_matrix(compilers: Mapping[str, str]) -> dict[tuple[str, str], Preprocessed]:
+#: Includes a header beside <sys/mman.h>, so a machine without C headers fails here, not later.
+_TRIVIAL = '#include <stdio.h>\nint main(void) { puts("anonmap-ok"); return 0; }\n'
+
+
+def check(compiler: str, arch: str, time_limit: float) -> Toolchain:
+    """Whether ``compiler`` builds for ``arch`` and its trivial program builds and runs here."""
+    asked = target(compiler, time_limit)
+    if not asked.ok:
+        return Toolchain(compiler, "", f"cannot tell its target (-dumpmachine): {asked.failure()}")
+    triple = asked.stdout.strip()
+    if not builds_for(triple, arch):
+        return Toolchain(
+            compiler, triple, f"builds for {triple or 'an unknown target'}, not for this {arch} machine"
+        )
+    ran = _build_and_run(compiler, (), _TRIVIAL, time_limit)
+    if not ran.compiled:
+        return Toolchain(compiler, triple, f"cannot build a trivial program: {_why(ran)}")
+    if ran.returncode != 0 or ran.stdout != "anonmap-ok\n":
+        return Toolchain(compiler, triple, f"its trivial program does not run here: {_why(ran)}")
+    return Toolchain(compiler, triple, "")
+
+
+def _why(ran: Ran) -> str:
+    last = ran.stderr.strip().splitlines()[-1:]
+    return ran.failure or (last[0] if last else f"exit status {ran.returncode}, stdout {ran.stdout!r}")
+
+
+def checks(compilers: Mapping[str, str], arch: str, time_limit: float) -> dict[str, Toolchain]:
+    """``check`` for every compiler, in parallel; keyed by name."""
+    found = _in_parallel({(name, ""): (check, (path, arch, time_limit)) for name, path in compilers.items()})
+    return {name: toolchain for (name, _), toolchain in found.items()}
+
+
+def preprocess_matrix(compilers: Mapping[str, str], time_limit: float) -> dict[tuple[str, str], Preprocessed]:
     """Every (compiler, configuration), one preprocessor run each, all in parallel.
 
     ``compilers`` maps each compiler's name to its path; the result is keyed by name."""
     return _in_parallel(
         {
-            (name, config): (preprocess, (path, flags))
+            (name, config): (preprocess, (path, flags, time_limit))
             for name, path in compilers.items()
             for config, flags in CONFIGS.items()
         }
@@ -152,37 +204,49 @@ class Ran:
     returncode: int
     stdout: str
     stderr: str
+    failure: str = ""
+    """How the environment stopped the compiler or the program (a time limit, a signal, no
+    room to start), or '': a failure of the machine, not an outcome of the case."""
 
 
 def build_demos(
-    compilers: Mapping[str, str], variants: Mapping[str, tuple[str, ...]]
+    compilers: Mapping[str, str], variants: Mapping[str, tuple[str, ...]], time_limit: float
 ) -> dict[tuple[str, str], Ran]:
     """The seed demonstration built and run by every compiler in every variant, in parallel."""
+    source = resources.files("anonmap").joinpath("data/seed_demo.c").read_text()
     return _in_parallel(
         {
-            (name, variant): (build_and_run, (path, flags))
+            (name, variant): (_build_and_run, (path, flags, source, time_limit))
             for name, path in compilers.items()
             for variant, flags in variants.items()
         }
     )
 
 
-def build_and_run(compiler: str, flags: tuple[str, ...]) -> Ran:
-    """Compile the seed demonstration with ``flags`` in a private temporary directory, run it."""
-    source = resources.files("anonmap").joinpath("data/seed_demo.c").read_text()
+def _build_and_run(compiler: str, flags: tuple[str, ...], source: str, time_limit: float) -> Ran:
+    """Compile ``source`` with ``flags`` in a private temporary directory, then run it."""
+    try:
+        return _build_in_temporary(compiler, flags, source, time_limit)
+    except OSError as error:
+        return Ran(False, -1, "", "", f"no private build directory: {error.strerror or error}")
+
+
+def _build_in_temporary(compiler: str, flags: tuple[str, ...], source: str, time_limit: float) -> Ran:
     with tempfile.TemporaryDirectory(prefix="anonmap-c-") as build:
-        program = os.path.join(build, "seed_demo")
-        path = os.path.join(build, "seed_demo.c")
+        program = os.path.join(build, "program")
+        path = os.path.join(build, "program.c")
         with open(path, "w", encoding="utf-8") as stream:
             stream.write(source)
-        compiled = subprocess.run(
-            [compiler, *flags, "-o", program, path],
-            capture_output=True,
-            text=True,
-            timeout=TIME_LIMIT,
-            check=False,
-        )
-        if compiled.returncode != 0:
-            return Ran(False, compiled.returncode, "", compiled.stderr)
-        done = subprocess.run([program], capture_output=True, text=True, timeout=TIME_LIMIT, check=False)
-        return Ran(True, done.returncode, done.stdout, done.stderr)
+        compiled = processes.run([compiler, *flags, "-o", program, path], time_limit, cwd=build)
+        if not compiled.ok:
+            return Ran(False, compiled.returncode, "", compiled.stderr, _stopped(compiled, "compiler"))
+        done = processes.run([program], time_limit, cwd=build)
+        stopped = _stopped(done, "program") if done.timed_out or done.start_error else ""
+        return Ran(True, done.returncode, done.stdout, done.stderr, stopped)
+
+
+def _stopped(finished: processes.Finished, what: str) -> str:
+    """How the environment stopped a run, or '' when it ran to an exit status of its own."""
+    if finished.timed_out or finished.start_error or finished.returncode < 0:
+        return f"the {what} {finished.failure()}"
+    return ""

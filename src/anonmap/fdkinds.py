@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
+import resource
 import tempfile
 from collections.abc import Callable
 
-from anonmap.calls import PAGE
+from anonmap.calls import PAGE, Unsupported
 
 #: What the regular file holds, so its bytes are told apart from zero fill.
 FILE_BYTE = b"\xa5"
@@ -20,26 +20,37 @@ PLACED_FD = 100
 
 
 def _placed(handle: int) -> int:
-    """Move ``handle`` to PLACED_FD, which must be free, and return PLACED_FD."""
+    """Move ``handle`` to PLACED_FD and return PLACED_FD. In the check's child a descriptor
+    inherited at that number is the runner's, not the child's business: dup2 replaces it."""
     try:
-        fcntl.fcntl(PLACED_FD, fcntl.F_GETFD)
-    except OSError:
         os.dup2(handle, PLACED_FD)
-        os.close(handle)
-        return PLACED_FD
-    raise RuntimeError(f"descriptor {PLACED_FD} is already open in the check's process")
+    except OSError as error:
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        raise Unsupported(
+            f"descriptor {PLACED_FD} cannot be used: {error.strerror} (RLIMIT_NOFILE is {limit})"
+        ) from error
+    os.close(handle)
+    return PLACED_FD
 
 
 def regular_file(pages: int = 2) -> int:
     """An fd on an unlinked temporary file of ``pages`` pages of FILE_BYTE, read-write."""
-    handle, path = tempfile.mkstemp(prefix="anonmap-")
-    os.unlink(path)
-    os.write(handle, FILE_BYTE * (PAGE * pages))
+    try:
+        handle, path = tempfile.mkstemp(prefix="anonmap-")
+        os.unlink(path)
+        data = FILE_BYTE * (PAGE * pages)
+        if os.write(handle, data) != len(data):
+            raise OSError(0, "short write")
+    except OSError as error:
+        raise Unsupported(f"no regular temporary file of {pages} pages: {error.strerror or error}") from error
     return handle
 
 
 def dev_zero(flags: int = os.O_RDWR) -> int:
-    return os.open("/dev/zero", flags)
+    try:
+        return os.open("/dev/zero", flags)
+    except OSError as error:
+        raise Unsupported(f"/dev/zero does not open here: {error.strerror}") from error
 
 
 def closed() -> int:

@@ -10,7 +10,8 @@ import os
 import signal
 from collections.abc import Callable
 
-from anonmap.calls import Observed, Region
+from anonmap import reaping
+from anonmap.calls import Observed, Region, Unsupported
 
 _BEFORE = b"before-fork"
 _AFTER = b"after-fork!"
@@ -23,10 +24,15 @@ def in_child(action: Callable[[], int], wait_for: int | None = None) -> int:
 
     With ``wait_for`` (a pipe's read end) the child first waits until the parent writes a byte.
     """
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as error:
+        # A process limit (RLIMIT_NPROC, a pids cgroup) can allow the check but not its child.
+        raise Unsupported(f"fork inside the check failed: {error.strerror} (a process limit?)") from error
     if pid == 0:
         status = 70
         try:
+            reaping.die_with_parent()
             if wait_for is not None:
                 os.read(wait_for, 1)
             status = action()

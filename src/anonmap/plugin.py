@@ -6,19 +6,24 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import math
 import os
-from collections.abc import Callable, Mapping
+import resource
+import signal
+import tempfile
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn
 
 import pytest
 
-from anonmap import catalogue, isolate
+from anonmap import catalogue, isolate, reaping
 from anonmap.constants import Constants
 from anonmap.emulation import Emulation, load_emulation
-from anonmap.probe import RunInfo, describe, probe
+from anonmap.probe import SECCOMP, RunInfo, describe, probe
 from anonmap.profiles import Expectation, Profile, ProfileError, find_profile
-from anonmap.results import Record, document, write_atomically
+from anonmap.results import Record, document, write_results
 from anonmap.summary import deviations, table
 from anonmap.verdicts import Verdict, decide
 
@@ -34,21 +39,43 @@ class _State:
     time_limit: float
     results_path: Path | None
     started_at: str
-    records: list[Record] = dataclasses.field(default_factory=list)
+    label: str | None = None
+    records: dict[str, Record] = dataclasses.field(default_factory=dict)
+    """By test id: the last report of a test (a teardown error after a pass) is what counts."""
 
 
 _STATE = pytest.StashKey[_State]()
 _PROPERTY = "anonmap-record"
 
 
+#: The longest time limit accepted: a limit is there to end a run, so 'inf' is refused.
+MAX_TIME_LIMIT = 3600.0
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+        value = math.nan
+    if not 0 < value <= MAX_TIME_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds above 0 and at most {MAX_TIME_LIMIT:g}, got {text!r}"
+        )
     return value
+
+
+def _directory(text: str) -> str:
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"expected an existing directory of profiles, got {text!r}")
+    return text
+
+
+def _label(text: str) -> str:
+    if not text or not text.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise argparse.ArgumentTypeError(
+            f"expected a platform label of letters, digits, '.', '-' and '_' such as 'freebsd-14.3', got {text!r}"
+        )
+    return text
 
 
 def _platform_name(text: str) -> str:
@@ -75,7 +102,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--anonmap-profiles",
         metavar="DIR",
+        type=_directory,
         help="the profiles directory (default: platforms/ beside the root conftest)",
+    )
+    group.addoption(
+        "--anonmap-label",
+        metavar="NAME",
+        type=_label,
+        help="the platform's name in a CI matrix, recorded in the results (anonmap merge --expect matches it)",
     )
     group.addoption(
         "--anonmap-emulated-by",
@@ -87,14 +121,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         type=_positive_seconds,
         default=isolate.DEFAULT_TIME_LIMIT,
-        help="time limit of one check (default: %(default)s)",
+        help="time limit of one check, and of one compiler or program run (default: %(default)s)",
     )
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM (a CI timeout, kill) ends the run the way Ctrl-C does: the running check's
+    # process group is killed on the way out, and the results say the run was interrupted.
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+def _arm_interrupts(config: pytest.Config) -> None:
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
+    if hasattr(config, "workerinput"):
+        # An xdist worker goes when its controller goes, taking its check with it.
+        reaping.die_with_parent()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "behaviour(id): the catalogue behaviour a test checks; parametrised with its cases"
     )
+    _arm_interrupts(config)
     info = probe()
     directory = Path(config.getoption("anonmap_profiles") or config.rootpath / "platforms")
     manifest = config.getoption("anonmap_emulated_by")
@@ -110,6 +159,9 @@ def pytest_configure(config: pytest.Config) -> None:
         else Constants({name: c.value for name, c in profile.constant_values(info).items()})
     )
     results = config.getoption("anonmap_results")
+    results_path = _results_path(results, info) if results else None
+    if results_path is not None and not hasattr(config, "workerinput"):
+        _check_writable(results_path)
     config.stash[_STATE] = _State(
         run_info=info,
         profile=profile,
@@ -117,8 +169,9 @@ def pytest_configure(config: pytest.Config) -> None:
         emulation=emulation,
         constants=constants,
         time_limit=config.getoption("anonmap_time_limit"),
-        results_path=_results_path(results, info) if results else None,
+        results_path=results_path,
         started_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        label=config.getoption("anonmap_label"),
     )
     config.pluginmanager.register(_Reporter(config.stash[_STATE]), "anonmap-reporter")
 
@@ -135,6 +188,38 @@ def _results_path(option: str, info: RunInfo) -> Path:
     if option.endswith(("/", os.sep)) or path.is_dir():
         return path / f"anonmap-{info.os}-{info.arch}.json"
     return path
+
+
+#: The least RLIMIT_FSIZE a results file needs room for (a full run writes a few hundred KB).
+MIN_FILE_SIZE_LIMIT = 16 << 20
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse to start a run whose results could not be written at its end."""
+    file_size_limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    regular = path.is_file() or not path.exists()
+    if regular and file_size_limit != resource.RLIM_INFINITY and file_size_limit < MIN_FILE_SIZE_LIMIT:
+        raise pytest.UsageError(
+            f"anonmap: --anonmap-results={path}: RLIMIT_FSIZE is {file_size_limit} bytes, too small "
+            f"for the results file (at least {MIN_FILE_SIZE_LIMIT >> 20} MiB; or write them to a pipe)"
+        )
+    if path.exists() and not path.is_file():
+        if path.is_dir():
+            raise pytest.UsageError(
+                f"anonmap: --anonmap-results={path}: is a directory; end it with '/' to write into it"
+            )
+        if not os.access(path, os.W_OK):
+            raise pytest.UsageError(f"anonmap: --anonmap-results={path}: cannot be written")
+        return  # a device or FIFO is written to in place (see anonmap.atomic)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, probe_file = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=path.parent)
+        os.close(handle)
+        os.unlink(probe_file)
+    except OSError as error:
+        raise pytest.UsageError(
+            f"anonmap: --anonmap-results={path}: cannot be written: {error.strerror or error}"
+        ) from error
 
 
 def _profile_line(state: _State) -> str:
@@ -171,6 +256,8 @@ class Judge:
 
     @property
     def constants(self) -> Constants:
+        """Flag values. Resolve them inside the check, where a name this platform lacks
+        (``constants.Absent``) is the outcome 'absent' rather than a harness error."""
         return self._state.constants
 
     def _expectation(self) -> Expectation | None:
@@ -195,6 +282,11 @@ class Judge:
         )
         self._node.user_properties.append((_PROPERTY, record.to_json()))
         return record
+
+    def unjudged(self, verdict: Verdict, detail: str) -> None:
+        """Record a test that ended outside the judge: a fixture, a compiler helper or the
+        test body raised (ERROR), or something skipped it (UNSUPPORTED)."""
+        self._record(verdict, "", detail, self._expectation())
 
     def unsupported(self, reason: str) -> NoReturn:
         self._record(Verdict.UNSUPPORTED, "", reason, self._expectation())
@@ -228,6 +320,11 @@ class Judge:
         self._judge(isolate.Isolated(outcome, detail))
 
     @property
+    def time_limit(self) -> float:
+        """The time limit of one check, and of one compiler or program run."""
+        return self._state.time_limit
+
+    @property
     def arch(self) -> str:
         """This machine's architecture as the probe names it."""
         return self._state.run_info.arch
@@ -246,8 +343,17 @@ class Judge:
 
     def _judge(self, isolated: isolate.Isolated) -> None:
         info = self._state.run_info
+        if isolated.unsupported:
+            self.unsupported(isolated.unsupported)
         expectation = self._expectation()
         verdict = decide(expectation, isolated)
+        if verdict is Verdict.DEVIATION and isolated.outcome == "EPERM" and SECCOMP in info.compat:
+            # EPERM is what sandboxes' seccomp policies answer with (Docker's default profile,
+            # systemd's SystemCallFilter=): the sandbox refused, not the platform.
+            self.unsupported(
+                f"refused with EPERM while a seccomp filter is installed ({SECCOMP} in the probe's "
+                f"compatibility layers): a sandbox's policy, not {info.os}'s behaviour; {isolated.detail}"
+            )
         record = self._record(
             verdict, isolated.outcome, isolated.detail or isolated.harness_error, expectation
         )
@@ -269,9 +375,51 @@ class Judge:
             pytest.fail("\n".join(lines), pytrace=False)
 
 
+_JUDGE = pytest.StashKey[Judge]()
+
+
 @pytest.fixture
 def judge(request: pytest.FixtureRequest, case: catalogue.Case) -> Judge:
-    return Judge(case, request.config.stash[_STATE], request.node)
+    made = Judge(case, request.config.stash[_STATE], request.node)
+    request.node.stash[_JUDGE] = made
+    return made
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Whatever ends a case lands in the results: a failure or skip that did not come through
+    the judge (setup, a helper, the test body) is recorded here."""
+    report = yield
+    case = (
+        item.callspec.params.get("case")
+        if isinstance(item, pytest.Function) and hasattr(item, "callspec")
+        else None
+    )
+    if not isinstance(case, catalogue.Case) or report.passed:
+        return report
+    recorded = any(name == _PROPERTY for name, _ in item.user_properties)
+    judge = item.stash.get(_JUDGE, None) or Judge(case, item.config.stash[_STATE], item)
+    if report.failed:
+        if recorded and report.when == "call":
+            return report  # the judge failed it (a deviation, a harness error): its record stands
+        # A later phase (teardown) failing after the judge recorded the case replaces that record.
+        item.user_properties[:] = [p for p in item.user_properties if p[0] != _PROPERTY]
+        judge.unjudged(Verdict.ERROR, f"{report.when} failed outside the check:\n{report.longreprtext}")
+    elif recorded:
+        return report  # the judge found the case unsupported
+    else:
+        judge.unjudged(Verdict.UNSUPPORTED, f"skipped outside the judge: {_skip_reason(report)}")
+    report.user_properties = list(item.user_properties)
+    return report
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
 
 
 class _Reporter:
@@ -279,27 +427,42 @@ class _Reporter:
 
     def __init__(self, state: _State) -> None:
         self.state = state
+        self.collected = 0
+        self.interrupted = ""
+        self.written = ""
+        """What became of the results file, for the summary's last line."""
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected = len(session.items)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call":
-            return
         for name, value in report.user_properties:
             if name == _PROPERTY and isinstance(value, dict):
-                self.state.records.append(Record.from_json(value))
+                self.state.records[report.nodeid] = Record.from_json(value)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.interrupted = f"interrupted ({excinfo.exconly().strip() or 'KeyboardInterrupt'})"
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         state = self.state
-        if not state.records:
-            return
+        records = list(state.records.values())
+        if records:
+            self._summarise(terminalreporter, records)
+        if self.written:
+            # The results were written before the summary (sessionfinish comes first).
+            terminalreporter.write_line(self.written, red="not written" in self.written)
+
+    def _summarise(self, terminalreporter: pytest.TerminalReporter, records: list[Record]) -> None:
+        state = self.state
         emulated = f", emulating {state.emulation.platform}" if state.emulation else ""
         terminalreporter.section(
             f"anonmap: {state.run_info.os} {state.run_info.release} {state.run_info.arch}{emulated}"
         )
-        for line in table(state.records):
+        for line in table(records):
             terminalreporter.write_line(line)
-        for line in deviations(state.records):
+        for line in deviations(records):
             terminalreporter.write_line(f"DEVIATION {line}", red=True)
-        unprofiled = sum(r.verdict == Verdict.UNPROFILED.value for r in state.records)
+        unprofiled = sum(r.verdict == Verdict.UNPROFILED.value for r in records)
         if unprofiled:
             terminalreporter.write_line(
                 f"UNPROFILED: {unprofiled} case(s) ran with nothing to compare against "
@@ -307,14 +470,24 @@ class _Reporter:
                 yellow=True,
                 bold=True,
             )
-        if state.results_path is not None:
-            terminalreporter.write_line(f"results: {state.results_path}")
+
+    def _incomplete(self, session: pytest.Session) -> str:
+        """Why this run's records are not the whole run ('' when they are)."""
+        if self.interrupted:
+            return self.interrupted
+        # xdist's controller collects nothing itself; its workers' collections are what ran.
+        expected = self.collected or int(getattr(session, "testscollected", 0) or 0)
+        missing = expected - len(self.state.records)
+        return f"{missing} of {expected} collected case(s) left no record" if missing > 0 else ""
 
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         state = self.state
         if state.results_path is None or hasattr(session.config, "workerinput"):
             return
+        if exitstatus == pytest.ExitCode.INTERRUPTED and not self.interrupted:
+            self.interrupted = "interrupted"
+        incomplete = self._incomplete(session)
         profile = (
             None
             if state.profile is None
@@ -324,8 +497,21 @@ class _Reporter:
                 "path": state.profile_shown,
             }
         )
-        emulation = state.emulation.to_json() if state.emulation else None
-        write_atomically(
-            state.results_path,
-            document(state.run_info.to_json(), profile, state.records, state.started_at, emulation),
+        content = document(
+            state.run_info.to_json(),
+            profile,
+            state.records.values(),
+            state.started_at,
+            state.emulation.to_json() if state.emulation else None,
         )
+        content["label"] = state.label
+        content["complete"] = not incomplete
+        if incomplete:
+            content["incomplete_reason"] = incomplete
+        try:
+            written = write_results(state.results_path, content)
+        except OSError as error:
+            self.written = f"anonmap: results not written to {state.results_path}: {error.strerror or error}"
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            return
+        self.written = f"results: {written}" + (f" (INCOMPLETE: {incomplete})" if incomplete else "")

@@ -12,6 +12,7 @@ import enum
 import mmap
 import os
 import platform
+import re
 import resource
 import shutil
 import stat
@@ -19,9 +20,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from anonmap import sysctl
 from anonmap.binaries import binary_abi
 from anonmap.ctoolchain import COMPILERS
 from anonmap.versions import Version, parse_version
+
+#: The compatibility-layer word for a process under a seccomp filter (/proc/self/status
+#: "Seccomp: 2", SECCOMP_MODE_FILTER; proc(5)): a sandbox may refuse calls the platform allows.
+SECCOMP = "seccomp-filter"
 
 #: uname machine names folded to one spelling per architecture.
 _ARCH_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "i86pc": "x86_64"}
@@ -85,11 +91,19 @@ class RunInfo:
         return data
 
 
+#: Oracle Solaris 11's uname -v: 11.<update>.<sru>.<build>.<reserved>, read at boot from
+#: /etc/versions/uts_version (Oracle, "What's in a uname?"); 11.3 and earlier print 11.3, 11.0.
+_SOLARIS_VERSION = re.compile(r"11(\.\d+)*")
+
+
 def _os_name(uname: os.uname_result) -> str:
     system = uname.sysname.lower()
     if system == "sunos":
-        # illumos and Solaris share the name; illumos says so in its version string.
-        return "illumos" if "illumos" in uname.version.lower() else "solaris"
+        # illumos and Oracle Solaris both print SunOS 5.11 (illumos-gate uts/common/os/vers.c).
+        # Each illumos distribution sets the version at build time to a name of its own
+        # (uts/Makefile.targ vers.o from $(VERSION)): omnios-r151054-6ad70ba62c,
+        # joyent_20200602T173751Z, tribblix-m39, illumos-<hash>; Solaris alone prints numbers.
+        return "solaris" if _SOLARIS_VERSION.fullmatch(uname.version) else "illumos"
     return system
 
 
@@ -145,6 +159,18 @@ def _compat_layers(os_name: str, uname: os.uname_result, arch: str) -> tuple[str
         in_container = os.environ.get("container")  # noqa: SIM112
         if in_container or Path("/.dockerenv").exists() or Path("/run/.containerenv").exists():
             found.append("container")
+        if re.search(r"^Seccomp:\s*2$", _read_text("/proc/self/status"), re.MULTILINE):
+            found.append(SECCOMP)
+        if uname.version.startswith("FreeBSD"):
+            # FreeBSD's Linux ABI layer answers uname(2) with FreeBSD's own version string
+            # (sys/compat/linux/linux_misc.c linux_newuname()), whatever osname it is set to.
+            found.append("freebsd-linux-abi")
+    elif os_name == "darwin" and sysctl.integer("sysctl.proc_translated") == 1:
+        # xnu bsd/kern/kern_sysctl.c sysctl_sysctl_translated(): 1 for a process under Rosetta 2.
+        found.append("rosetta")
+    elif os_name == "freebsd" and sysctl.integer("security.jail.jailed") == 1:
+        # sys/kern/kern_jail.c sysctl_jail_jailed(): 1 inside a jail.
+        found.append("jail")
     return tuple(found)
 
 
@@ -162,6 +188,10 @@ def _probe_fork() -> CapabilityState:
 
 
 def _probe_dev_zero() -> CapabilityState:
+    """Whether /dev/zero is the zero device: read(2) gives zeros and write(2) succeeds (zero(4)
+    on every platform here). A container's minimal /dev may bind /dev/null (reads nothing),
+    /dev/full (writes fail) or /dev/urandom there. Reading and writing it is not mapping it:
+    no behaviour under test is performed."""
     try:
         info = os.stat("/dev/zero")
     except OSError as error:
@@ -169,12 +199,23 @@ def _probe_dev_zero() -> CapabilityState:
     if not stat.S_ISCHR(info.st_mode):
         return CapabilityState(False, "/dev/zero is not a character device (probe: dev-zero)")
     try:
-        os.close(os.open("/dev/zero", os.O_RDWR))
+        handle = os.open("/dev/zero", os.O_RDWR)
     except OSError as error:
         return CapabilityState(
             False, f"/dev/zero does not open read-write: {error.strerror} (probe: dev-zero)"
         )
-    return CapabilityState(True, "/dev/zero opens read-write")
+    try:
+        read = os.read(handle, 64)
+        written = os.write(handle, b"\1" * 64)
+    except OSError as error:
+        return CapabilityState(False, f"/dev/zero is not the zero device: {error.strerror} (probe: dev-zero)")
+    finally:
+        os.close(handle)
+    if read != bytes(64) or written != 64:
+        return CapabilityState(
+            False, f"/dev/zero is not the zero device: read gave {read[:8]!r}... (probe: dev-zero)"
+        )
+    return CapabilityState(True, "/dev/zero opens read-write and reads as zeros")
 
 
 def _probe_c_compiler(compilers: Mapping[str, str]) -> CapabilityState:
@@ -194,13 +235,21 @@ def _rlimit(name: str) -> int | None:
     return None if soft == resource.RLIM_INFINITY else soft
 
 
+def _arch(os_name: str, uname: os.uname_result) -> str:
+    machine = uname.machine.lower()
+    if os_name == "netbsd" and machine.startswith("evb"):
+        # NetBSD names the board family in uname -m (evbarm for armv7 and aarch64 alike,
+        # sys/arch/evbarm/include/param.h MACHINE) and the CPU in hw.machine_arch.
+        machine = (sysctl.text("hw.machine_arch") or machine).lower()
+    return _ARCH_ALIASES.get(machine, machine)
+
+
 def probe() -> RunInfo:
     """Describe this host. Tens of milliseconds; needs no /proc (fields it would fill stay empty)."""
     uname = os.uname()
     os_name = _os_name(uname)
     release = _release(os_name, uname)
-    machine = uname.machine.lower()
-    arch = _ARCH_ALIASES.get(machine, machine)
+    arch = _arch(os_name, uname)
     libc, libc_version = _libc(os_name, release)
     compilers = {name: shutil.which(name) or "" for name in COMPILERS}
     return RunInfo(

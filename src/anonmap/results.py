@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from anonmap.atomic import write_text
+from anonmap.verdicts import Verdict
 
 SCHEMA = "anonmap-results/1"
 
@@ -37,14 +39,94 @@ class Record:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Record:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        missing = fields - set(data)
+    def from_json(cls, data: object) -> Record:
+        """A record read back from JSON; Malformed names the key that is wrong and how."""
+        if not isinstance(data, Mapping):
+            raise Malformed(f"expected an object, found {quoted(data)}")
+        names = [field.name for field in dataclasses.fields(cls)]
+        missing = sorted(set(names) - set(data))
         if missing:
-            raise ValueError(f"record lacks {', '.join(sorted(missing))}")
-        values = {name: data[name] for name in fields}
-        values["cite"] = tuple(values["cite"])
-        return cls(**values)
+            raise Malformed(f"record lacks {', '.join(missing)}")
+        unknown = sorted(map(str, set(data) - set(names)))
+        if unknown:
+            raise Malformed(f"unknown key(s) {quoted_names(unknown)}")
+        verdict = checked_text("verdict", data["verdict"])
+        if verdict not in VERDICTS:
+            raise Malformed(f"key 'verdict': {quoted(verdict)} is not one of {', '.join(VERDICTS)}")
+        return cls(
+            nodeid=checked_text("nodeid", data["nodeid"], empty=False),
+            behaviour=checked_text("behaviour", data["behaviour"], empty=False),
+            case=checked_text("case", data["case"], empty=False),
+            params=_params(data["params"]),
+            expected=checked_text("expected", data["expected"]),
+            observed=checked_text("observed", data["observed"]),
+            verdict=verdict,
+            cite=_cite(data["cite"]),
+            note=checked_text("note", data["note"], one_line=False),
+            detail=checked_text("detail", data["detail"], one_line=False),
+            source=checked_text("source", data["source"]),
+        )
+
+
+VERDICTS = tuple(verdict.value for verdict in Verdict)
+
+# Line breaks and other control characters would break the one-line places these go: a
+# Markdown table cell, a comment in a draft profile, a terminal line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A parameter name is written as a bare TOML key in a draft profile.
+_PARAM_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class Malformed(ValueError):
+    """A value in a results file that is not what the schema says; the message names the key."""
+
+
+def quoted(value: object) -> str:
+    """A value as an error message shows it: a string as Python quotes it (control characters
+    escaped), anything else as JSON, cut short."""
+    text = repr(value) if isinstance(value, str) else json.dumps(value, default=repr)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def quoted_names(names: Sequence[object], most: int = 5) -> str:
+    """Names as an error message lists them: quoted, and no more than ``most``."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(quoted(name) for name in names[:most]) + more
+
+
+def checked_text(key: str, value: object, *, one_line: bool = True, empty: bool = True) -> str:
+    """``value``, if it is text fit for ``key``; Malformed naming the key otherwise."""
+    if not isinstance(value, str):
+        raise Malformed(f"key {key!r}: expected a string, found {quoted(value)}")
+    if not (empty or value):
+        raise Malformed(f"key {key!r}: is empty")
+    if one_line and _CONTROL.search(value):
+        raise Malformed(f"key {key!r}: holds a line break or control character: {quoted(value)}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            # JSON's \ud800 escapes decode to lone surrogates, which no output can encode.
+            raise Malformed(
+                f"key {key!r}: is not Unicode text (a lone surrogate): {quoted(value)}"
+            ) from error
+    return value
+
+
+def _params(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise Malformed(f"key 'params': expected an object of strings, found {quoted(value)}")
+    for name, item in value.items():
+        if not isinstance(name, str) or not _PARAM_NAME.fullmatch(name):
+            raise Malformed(f"key 'params': {quoted(name)} is not a parameter name (letters, digits, _, -)")
+        checked_text(f"params.{name}", item)
+    return dict(value)
+
+
+def _cite(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise Malformed(f"key 'cite': expected a list of strings, found {quoted(value)}")
+    return tuple(checked_text(f"cite[{index}]", item, one_line=False) for index, item in enumerate(value))
 
 
 def document(
@@ -75,3 +157,29 @@ def write_atomically(path: Path, content: Mapping[str, Any]) -> None:
     """Write the results JSON to ``path`` whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, json.dumps(content, indent=1) + "\n")
+
+
+def _holds_complete_run(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("schema") == SCHEMA and data.get("complete", True) is True
+
+
+def interrupted_path(path: Path) -> Path:
+    """Where an incomplete run goes when ``path`` holds a complete one."""
+    return path.with_name(f"{path.stem}.interrupted{path.suffix}")
+
+
+def write_results(path: Path, content: Mapping[str, Any]) -> Path:
+    """Write a run's results and return where they went. A complete run replaces ``path`` (and
+    drops a stale interrupted one beside it); an incomplete run never replaces a complete one:
+    it is written beside it, marked as incomplete either way."""
+    target = path
+    if not content.get("complete", True) and path.is_file() and _holds_complete_run(path):
+        target = interrupted_path(path)
+    write_atomically(target, content)
+    if target == path and content.get("complete", True) and path.is_file():
+        interrupted_path(path).unlink(missing_ok=True)
+    return target

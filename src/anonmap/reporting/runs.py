@@ -1,16 +1,50 @@
-"""Results files read back, validated, as runs: one platform's records with its identity."""
+"""Results files read back, validated, as runs: one platform's records with its identity.
+
+Validation is complete: a file that passes holds nothing a report could trip over or quietly
+drop, and one that fails is refused with one line naming the file, the record and the key.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import math
+import os
+import stat
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from anonmap.results import SCHEMA, Record, document
+from anonmap import outcomes
+from anonmap.catalogue import behaviours
+from anonmap.results import SCHEMA, Malformed, Record, checked_text, document, quoted, quoted_names
 
 MERGED_SCHEMA = "anonmap-merged/1"
+
+#: The largest input read. A results file is about 200 KB and a merged one of ten platforms
+#: 2 MB; anything far larger is not one, and is refused before it is read.
+MAX_BYTES = 64 * 1024 * 1024
+
+#: The longest number read: counts and page sizes are short, and Python refuses to parse
+#: integers of more than 4300 digits with a message about its own limits.
+_MAX_DIGITS = 40
+
+_REQUIRED = ("schema", "started_at", "run_info", "profile", "emulation", "counts", "records")
+# Written by the suite since it learnt to label runs and to say when one was cut short.
+_OPTIONAL = ("label", "complete", "incomplete_reason")
+_PROFILE = ("name", "title", "path")
+_EMULATION = ("persona", "platform", "description")
+_IDENTITY = ("os", "release", "arch")
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 class InputError(Exception):
@@ -26,6 +60,10 @@ class Run:
     emulation: Mapping[str, str] | None
     started_at: str
     records: tuple[Record, ...]
+    ci_label: str | None = None
+    """The platform's name in a CI matrix (the results file's ``label``), where it was given one."""
+    complete: bool = True
+    incomplete_reason: str = ""
 
     @property
     def os(self) -> str:
@@ -51,46 +89,272 @@ class Run:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return document(self.run_info, self.profile, self.records, self.started_at, self.emulation)
+        content = document(self.run_info, self.profile, self.records, self.started_at, self.emulation)
+        if self.ci_label is not None:
+            content["label"] = self.ci_label
+        if not self.complete:
+            content["complete"] = False
+        if self.incomplete_reason:
+            content["incomplete_reason"] = self.incomplete_reason
+        return content
 
 
-def _run(source: str, data: Any) -> Run:
+def _check_keys(
+    where: str, data: Mapping[str, object], required: Collection[str], optional: Collection[str] | None
+) -> None:
+    """Every key in ``required`` present, and (unless ``optional`` is None) no key but those."""
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise Malformed(f"{where}lacks key(s) {quoted_names(missing)}")
+    if optional is not None:
+        unknown = sorted(set(data) - set(required) - set(optional))
+        if unknown:
+            raise Malformed(f"{where}unknown key(s) {quoted_names(unknown)}")
+
+
+def _strings(where: str, value: object) -> None:
+    """Every string in a free-form value (keys too) is Unicode text."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                checked_text(where, key, one_line=False)
+                pending.append(inner)
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            checked_text(where, item, one_line=False)
+
+
+def _run_info(value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Malformed(f"key 'run_info': expected an object, found {quoted(value)}")
+    # Only what the reports read is checked closely; the rest is what the probe found.
+    _check_keys("key 'run_info': ", value, _IDENTITY, None)
+    for key in _IDENTITY:
+        checked_text(f"run_info.{key}", value[key], empty=False)
+    compat = value.get("compat", [])
+    if not isinstance(compat, list):
+        raise Malformed(f"key 'run_info.compat': expected a list of strings, found {quoted(compat)}")
+    for index, layer in enumerate(compat):
+        checked_text(f"run_info.compat[{index}]", layer, empty=False)
+    _strings("run_info", value)
+    return value
+
+
+def _object_of_text(key: str, value: object, keys: Sequence[str], free: str = "") -> dict[str, str] | None:
+    """None, or an object of exactly ``keys``, each one line of text except ``free``."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise Malformed(f"key {key!r}: expected null or an object, found {quoted(value)}")
+    _check_keys(f"key {key!r}: ", value, keys, ())
+    for name in keys:
+        checked_text(f"{key}.{name}", value[name], one_line=name != free, empty=name == free)
+    return value
+
+
+def _started_at(value: object) -> str:
+    text = checked_text("started_at", value, empty=False)
+    try:
+        datetime.datetime.fromisoformat(text)
+    except ValueError as error:
+        raise Malformed(f"key 'started_at': {quoted(text)} is not an ISO 8601 time") from error
+    return text
+
+
+def _vocabulary(record: Record) -> None:
+    """What a report needs of a record beyond its shape: a behaviour this anonmap shows (the
+    matrix has no row for any other) and outcome words."""
+    if record.behaviour not in behaviours():
+        raise Malformed(f"key 'behaviour': {quoted(record.behaviour)} is not a behaviour this anonmap knows")
+    if record.expected and outcomes.invalid_words(record.expected):
+        raise Malformed(f"key 'expected': {quoted(record.expected)} is not an expected outcome")
+    if record.observed and not outcomes.is_outcome(record.observed):
+        raise Malformed(f"key 'observed': {quoted(record.observed)} is not an outcome")
+
+
+def _records(value: object) -> tuple[Record, ...]:
+    if not isinstance(value, list):
+        raise Malformed(f"key 'records': expected a list of records, found {quoted(value)}")
+    records: list[Record] = []
+    by_nodeid: dict[str, int] = {}
+    by_case: dict[tuple[str, str], int] = {}
+    for number, item in enumerate(value, 1):
+        try:
+            record = Record.from_json(item)
+            _vocabulary(record)
+        except Malformed as error:
+            raise Malformed(f"record {number}: {error}") from error
+        if record.nodeid in by_nodeid:
+            raise Malformed(
+                f"record {number}: key 'nodeid': {quoted(record.nodeid)} again (record {by_nodeid[record.nodeid]})"
+            )
+        case = (record.behaviour, record.case)
+        if case in by_case:
+            # A report shows one cell per case: a second record of it would vanish.
+            raise Malformed(
+                f"record {number}: key 'case': {quoted(record.case)} of {record.behaviour} again (record {by_case[case]})"
+            )
+        by_nodeid[record.nodeid] = by_case[case] = number
+        records.append(record)
+    return tuple(records)
+
+
+def _check_counts(value: object, records: Sequence[Record]) -> None:
+    found = dict(sorted(Counter(record.verdict for record in records).items()))
+    if not isinstance(value, dict) or not all(type(count) is int for count in value.values()):
+        raise Malformed(f"key 'counts': expected an object of verdict counts, found {quoted(value)}")
+    if value != found:
+        raise Malformed(f"key 'counts': {quoted(value)} is not what the records count, {quoted(found)}")
+
+
+def _completeness(data: Mapping[str, object]) -> tuple[bool, str]:
+    complete = data.get("complete", True)
+    if not isinstance(complete, bool):
+        raise Malformed(f"key 'complete': expected true or false, found {quoted(complete)}")
+    reason = checked_text("incomplete_reason", data.get("incomplete_reason", ""), one_line=False)
+    if complete and reason:
+        raise Malformed("key 'incomplete_reason': given for a run that says it is complete")
+    return complete, reason
+
+
+def _ci_label(value: object) -> str | None:
+    return None if value is None else checked_text("label", value, empty=False)
+
+
+def _checked_run(source: str, data: dict[str, Any]) -> Run:
+    _check_keys("", data, _REQUIRED, _OPTIONAL)
+    records = _records(data["records"])
+    _check_counts(data["counts"], records)
+    complete, reason = _completeness(data)
+    return Run(
+        source,
+        _run_info(data["run_info"]),
+        _object_of_text("profile", data["profile"], _PROFILE),
+        _object_of_text("emulation", data["emulation"], _EMULATION, free="description"),
+        _started_at(data["started_at"]),
+        records,
+        _ci_label(data.get("label")),
+        complete,
+        reason,
+    )
+
+
+def _run(source: str, data: object) -> Run:
     if not isinstance(data, dict):
         raise InputError(f"{source}: not a results file (a JSON object with 'schema' was expected)")
     schema = data.get("schema")
     if schema != SCHEMA:
-        raise InputError(f"{source}: schema {schema!r} is not {SCHEMA!r}, the one this anonmap reads")
+        raise InputError(f"{source}: schema {quoted(schema)} is not {SCHEMA!r}, the one this anonmap reads")
     try:
-        records = tuple(Record.from_json(r) for r in data["records"])
-        return Run(
-            source,
-            dict(data["run_info"]),
-            data.get("profile"),
-            data.get("emulation"),
-            str(data.get("started_at", "")),
-            records,
-        )
-    except (KeyError, TypeError, ValueError) as error:
+        return _checked_run(source, data)
+    except Malformed as error:
         raise InputError(f"{source}: a results file, but malformed: {error}") from error
+
+
+def _checked_file(path: Path, info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
+        raise InputError(f"{path}: is {kind}, not a results file")
+    if info.st_size > MAX_BYTES:
+        raise InputError(
+            f"{path}: is {info.st_size} bytes, more than the {MAX_BYTES >> 20} MiB a results file may be"
+        )
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, refusing (before reading a byte) anything but a regular file of at
+    most MAX_BYTES: a FIFO would block, /dev/zero would never end."""
+    try:
+        _checked_file(path, os.stat(path))
+        # O_NONBLOCK: should the path become a FIFO after the stat, opening it does not wait.
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
+        raise InputError(f"{path}: cannot be read: {getattr(error, 'strerror', None) or error}") from error
+    with os.fdopen(handle, "rb") as stream:
+        try:
+            _checked_file(path, os.fstat(handle))
+            data = stream.read(MAX_BYTES + 1)
+        except OSError as error:
+            raise InputError(f"{path}: cannot be read: {error.strerror or error}") from error
+    if len(data) > MAX_BYTES:
+        raise InputError(f"{path}: grew past the {MAX_BYTES >> 20} MiB a results file may be while read")
+    return data
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        # json keeps the last of a repeated key; a file that says two things is refused instead.
+        twice = next(key for key, times in Counter(key for key, _ in pairs).items() if times > 1)
+        raise ValueError(f"key {quoted(twice)} appears twice in one object")
+    return data
+
+
+def _integer(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > _MAX_DIGITS:
+        raise ValueError(f"a number of {digits} digits, more than anonmap writes")
+    return int(text)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is too large a number")
+    return value
+
+
+def _constant(text: str) -> float:
+    raise ValueError(f"{text} is not a JSON number")
+
+
+def _load(path: Path) -> object:
+    data = _read_bytes(path)
+    if not data:
+        raise InputError(f"{path}: not valid JSON (truncated or corrupt?): the file is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{path}: not UTF-8 text: byte 0x{data[error.start]:02x} at offset {error.start}"
+        ) from error
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_int=_integer,
+            parse_float=_finite,
+            parse_constant=_constant,
+        )
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"{path}: not valid JSON (truncated or corrupt?): {error.msg} (line {error.lineno}, column {error.colno})"
+        ) from error
+    except RecursionError as error:
+        raise InputError(f"{path}: not valid JSON for anonmap: nested too deeply") from error
+    except ValueError as error:
+        raise InputError(f"{path}: not valid JSON for anonmap: {error}") from error
+
+
+def _merged_runs(path: Path, data: dict[str, Any]) -> list[Run]:
+    try:
+        _check_keys("", data, ("schema", "runs"), ())
+    except Malformed as error:
+        raise InputError(f"{path}: a merged file, but malformed: {error}") from error
+    runs = data["runs"]
+    if not isinstance(runs, list) or not runs:
+        raise InputError(f"{path}: a merged file without a list of runs (key 'runs': {quoted(runs)})")
+    return [_run(f"{path} (run {index + 1})", run) for index, run in enumerate(runs)]
 
 
 def read(path: Path) -> list[Run]:
     """The runs in a results file (one) or a merged file (several)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: cannot be read: {getattr(error, 'strerror', None) or error}") from error
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"{path}: not valid JSON (truncated or corrupt?): {error.msg} at line {error.lineno}"
-        ) from error
+    data = _load(path)
     if isinstance(data, dict) and data.get("schema") == MERGED_SCHEMA:
-        runs = data.get("runs")
-        if not isinstance(runs, list):
-            raise InputError(f"{path}: a merged file without a list of runs")
-        return [_run(f"{path} (run {index + 1})", run) for index, run in enumerate(runs)]
+        return _merged_runs(path, data)
     return [_run(str(path), data)]
 
 

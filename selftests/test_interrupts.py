@@ -1,0 +1,104 @@
+"""A run interrupted mid-check (SIGINT, SIGTERM), serial and with xdist: it stops promptly,
+leaves no process behind, keeps the last complete results, and says it was interrupted.
+
+The hang is real: a preloaded shim (``RULE_HANG_ORPHANING``) makes one mmap call spin after
+leaving a grandchild that escapes the check's process group with setsid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from anonmap import suite
+from selftests.emulation.launch import build_shim
+from selftests.helpers import REPO
+
+pytestmark = [
+    pytest.mark.skipif(platform.system() != "Linux", reason="unsupported: the shim preloads on Linux"),
+    pytest.mark.skipif(shutil.which("cc") is None, reason="unsupported: no cc to build the shim"),
+]
+
+
+def _marked(token: str) -> list[int]:
+    """Processes (other than this one) whose environment carries ``token``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if token.encode() in environ:
+            found.append(int(entry.name))
+    return found
+
+
+def _survivors(token: str, within: float) -> list[int]:
+    deadline = time.monotonic() + within
+    while (left := _marked(token)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
+@pytest.fixture(scope="module")
+def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_shim(["HANG_ORPHANING"], tmp_path_factory.mktemp("shim"))
+
+
+@pytest.mark.parametrize(
+    ("workers", "how"),
+    [("0", "SIGINT to the group"), ("0", "SIGTERM"), ("2", "SIGINT to the group"), ("2", "SIGTERM")],
+)
+def test_an_interrupted_run_stops_cleanly_and_keeps_the_complete_results(
+    tmp_path: Path, shim: Path, workers: str, how: str
+) -> None:
+    results = tmp_path / "results.json"
+    complete = '{"schema": "anonmap-results/1", "complete": true, "records": []}\n'
+    results.write_text(complete)
+    token = f"ANONMAP_SELFTEST_{uuid.uuid4().hex}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update({"LD_PRELOAD": str(shim), token: "1"})
+    command = suite.command(
+        [f"--anonmap-results={results}", "-n", workers, "-k", "zero_fill", "--anonmap-time-limit=120"]
+    )
+    started = time.monotonic()
+    run = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        # The spinning check is reached within a second or two; wait until it has forked its
+        # setsid grandchild, so the signal lands mid-check.
+        while len(_marked(token)) < 3 + int(workers) and time.monotonic() - started < 60:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        if how == "SIGTERM":
+            run.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(run.pid, signal.SIGINT)
+        output, _ = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    text = output.decode(errors="replace")
+    assert time.monotonic() - started < 60, text
+    assert run.returncode == pytest.ExitCode.INTERRUPTED, text
+    assert _survivors(token, within=5) == [], f"processes outlived the interrupted run:\n{text}"
+    assert results.read_text() == complete, "an interrupted run replaced the complete results"
+    interrupted = json.loads((tmp_path / "results.interrupted.json").read_text())
+    assert interrupted["complete"] is False
+    assert "interrupted" in interrupted["incomplete_reason"]
+    assert "INCOMPLETE" in text

@@ -1,0 +1,95 @@
+"""Run a program with a time limit, in a process group of its own that dies with it.
+
+Every program the suite starts (compilers, preprocessors, the seed demo, qemu in the tools)
+goes through ``run``: on expiry, or when the suite itself is interrupted, the whole group is
+killed, so nothing a tool forked outlives the call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+
+
+@dataclasses.dataclass(frozen=True)
+class Finished:
+    returncode: int
+    """The exit status, or minus the signal number that killed it (as subprocess reports)."""
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    start_error: str = ""
+    """Why the program could not be started at all (no such file, fork refused), or ''."""
+
+    @property
+    def ok(self) -> bool:
+        return not (self.timed_out or self.start_error) and self.returncode == 0
+
+    def failure(self) -> str:
+        """One line saying how the run went wrong ('' when it did not)."""
+        if self.start_error:
+            return f"could not start: {self.start_error}"
+        if self.timed_out:
+            return "timed out (its process group was killed)"
+        if self.returncode < 0:
+            return f"killed by {signal_name(-self.returncode)}"
+        if self.returncode != 0:
+            last = self.stderr.strip().splitlines()[-1:] or [""]
+            return f"exit status {self.returncode}" + (f": {last[0]}" if last[0] else "")
+        return ""
+
+
+def signal_name(signum: int) -> str:
+    """The signal's name as an outcome word (SIGSEGV), also for a number Python has no name for."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"SIG{signum}"
+
+
+def kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def run(
+    argv: Sequence[str],
+    time_limit: float,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    capture: bool = True,
+) -> Finished:
+    """Run ``argv`` to completion or to ``time_limit`` seconds, whichever comes first."""
+    output = subprocess.PIPE if capture else None
+    try:
+        child = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except OSError as error:
+        return Finished(-1, "", "", start_error=f"{argv[0]}: {error.strerror or error}")
+    timed_out = False
+    try:
+        stdout, stderr = child.communicate(timeout=time_limit)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        kill_group(child.pid)
+        stdout, stderr = child.communicate()
+    finally:
+        # Reached on an interrupt too: whatever the program forked goes with it.
+        kill_group(child.pid)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return Finished(child.returncode, stdout or "", stderr or "", timed_out=timed_out)
