@@ -1,7 +1,8 @@
 """The anonmap command: reports, merges and diffs of results files, and draft profiles.
 
 Exit status: 0 done; 1 ``diff`` found differences; 2 bad arguments; 3 an input file cannot be
-used; 4 an output file cannot be written. Output files are written whole or not at all.
+used; 4 an output file cannot be written; 5 ``merge`` wrote its outputs, but an expected platform
+has no results. Output files are written whole or not at all.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pathlib import Path
 from anonmap.atomic import Staged
 from anonmap.probe import describe, probe
 from anonmap.reporting import diff, draft, html, markdown
+from anonmap.reporting.expected import WorkflowError, from_workflow
 from anonmap.reporting.matrix import build
-from anonmap.reporting.runs import InputError, Run, merged, read, read_all
+from anonmap.reporting.runs import Absent, InputError, Run, absent, merged, read, read_inputs
 
-EXIT_DIFFERENT, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT = 1, 2, 3, 4
+EXIT_DIFFERENT, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_MISSING = 1, 2, 3, 4, 5
 
 
 class OutputError(Exception):
@@ -53,8 +55,10 @@ def _append(path: str, text: str) -> None:
         raise _cannot_write(path, error) from error
 
 
-def _outputs(args: argparse.Namespace, runs: Sequence[Run], title: str) -> str:
-    matrix = build(runs)
+def _outputs(
+    args: argparse.Namespace, runs: Sequence[Run], title: str, missing: Sequence[Absent] = ()
+) -> str:
+    matrix = build(runs, missing)
     text = markdown.render(matrix, title)
     if args.html:
         write_whole(args.html, html.render(matrix, title))
@@ -79,14 +83,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expected(args: argparse.Namespace) -> list[str]:
+    expected = list(args.expect or [])
+    if args.expect_from:
+        try:
+            expected += from_workflow(args.expect_from)
+        except WorkflowError as error:
+            raise InputError(str(error)) from error
+    return expected
+
+
 def cmd_merge(args: argparse.Namespace) -> int:
-    runs = read_all(args.results)
+    runs, notes = read_inputs(args.results)
+    missing = absent(runs, notes, _expected(args))
     if args.json:
-        write_whole(args.json, json.dumps(merged(runs), indent=1) + "\n")
-    text = _outputs(args, runs, f"anonmap compatibility matrix: {len(runs)} platforms")
+        write_whole(args.json, json.dumps(merged(runs, missing), indent=1) + "\n")
+    title = f"anonmap compatibility matrix: {len(runs)} platforms" + (
+        f", {len(missing)} without results" if missing else ""
+    )
+    text = _outputs(args, runs, title, missing)
     if not (args.html or args.markdown or args.json):
         sys.stdout.write(text)
-    return 0
+    return EXIT_MISSING if missing else 0
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -136,6 +154,18 @@ def parser() -> argparse.ArgumentParser:
     merge.add_argument("--html", type=Path, metavar="PATH", help="write a self-contained HTML page here")
     merge.add_argument(
         "--summary", action="store_true", help="also append the Markdown to $GITHUB_STEP_SUMMARY"
+    )
+    merge.add_argument(
+        "--expect",
+        action="append",
+        metavar="LABEL",
+        help="a platform (its --anonmap-label) that must have results; repeat for more",
+    )
+    merge.add_argument(
+        "--expect-from",
+        type=Path,
+        metavar="WORKFLOW",
+        help="expect every platform the workflow's matrices name (their 'platform' entries)",
     )
     merge.set_defaults(run=cmd_merge)
 

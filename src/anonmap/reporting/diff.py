@@ -38,6 +38,13 @@ def render(a: Run, b: Run) -> str:
     catalogue = behaviours()
     lines = [f"# Porting from {a.label} to {b.label}", ""]
     lines.append(f"{len(found)} case(s) behave differently." if found else "No observed outcome differs.")
+    for run in (a, b):
+        if not run.complete:
+            # An interrupted run is not the platform's whole answer: say so before any "no difference".
+            lines += [
+                "",
+                f"Note: the run of {run.label} is incomplete ({run.incomplete_reason}); the cases it did not record are not compared.",
+            ]
     by_behaviour: dict[str, list[Difference]] = {}
     for difference in found:
         by_behaviour.setdefault(difference.behaviour, []).append(difference)

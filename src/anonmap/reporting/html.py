@@ -15,6 +15,7 @@ COLOURS = {
     "unprofiled": "#fbe7a6",
     "error": "#e58f8f",
     "missing": "#ffffff",
+    "absent": "#e06666",
 }
 
 _STYLE = """
@@ -30,6 +31,7 @@ th, td { border: 1px solid #bbb; padding: .25rem .45rem; vertical-align: top; }
 .claim { font-style: italic; } .idiom code { white-space: normal; }
 details { margin: .2rem 0 .4rem; } summary { cursor: pointer; color: #34558b; }
 .kind { font-size: 11px; color: #555; display: block; }
+.absent { color: #9b1c1c; } th.v-absent { background: #e06666; color: #fff; } th.v-absent .kind { color: #fff; }
 /*VERDICTS*/
 @media (max-width: 600px) { body { margin: .4rem; font-size: 13px; } th, td { padding: .15rem .3rem; } }
 """
@@ -51,6 +53,21 @@ def _cell(record: Record | None) -> str:
     return record.observed
 
 
+def _absent_section(matrix: Matrix) -> list[str]:
+    """The platforms with no results, named first, in red."""
+    if not matrix.absent:
+        return []
+    items = "".join(
+        f"<li><b>{escape(a.label)}</b>: {escape(a.reason)}"
+        + (f" (stage: {escape(a.stage)})" if a.stage else "")
+        + "</li>"
+        for a in matrix.absent
+    )
+    return [
+        f'<h2 class="absent">No results from {len(matrix.absent)} platform(s)</h2><ul class="absent">{items}</ul>'
+    ]
+
+
 def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
     runs = matrix.runs
     out = [
@@ -61,6 +78,7 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
         f"<style>{_STYLE.replace('/*VERDICTS*/', _verdict_css())}</style>",
         "</head><body>",
         f"<h1>{escape(title)}</h1>",
+        *_absent_section(matrix),
         "<h2>Platforms</h2>",
         '<div class="scroll"><table class="platforms"><thead><tr><th>platform</th><th>kind</th><th>profile</th>',
         *(f"<th>{v}</th>" for v in VERDICTS),
@@ -75,6 +93,11 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
             + "".join(f'<td class="v-{v if counts[v] else "missing"}">{counts[v]}</td>' for v in VERDICTS)
             + "</tr>"
         )
+    for missing in matrix.absent:
+        out.append(
+            f'<tr><td class="v-absent">{escape(missing.label)}</td>'
+            f'<td class="v-absent" colspan="{len(VERDICTS) + 2}">no results: {escape(missing.reason)}</td></tr>'
+        )
     out += [
         "</tbody></table></div>",
         "<h2>Matrix</h2>",
@@ -83,7 +106,12 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
     for run in runs:
         kind = f"emulated ({run.emulation['persona']})" if run.emulation else "real"
         out.append(f'<th>{escape(run.label)}<span class="kind">{escape(kind)}</span></th>')
+    for missing in matrix.absent:
+        out.append(
+            f'<th class="v-absent">{escape(missing.label)}<span class="kind">no results: {escape(missing.reason)}</span></th>'
+        )
     out.append("</tr></thead><tbody>")
+    width = len(runs) + len(matrix.absent) + 1
     for group in matrix.groups:
         behaviour = group.behaviour
         citations = "".join(
@@ -93,7 +121,7 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
         )
         notes = f"<div>Note: {escape(behaviour.notes)}</div>" if behaviour.notes else ""
         out.append(
-            f'<tr class="group" id="{escape(behaviour.id)}"><td colspan="{len(runs) + 1}">'
+            f'<tr class="group" id="{escape(behaviour.id)}"><td colspan="{width}">'
             f"<b>{escape(behaviour.title)}</b> <code>{escape(behaviour.id)}</code>"
             f'<div class="claim">“{escape(behaviour.claim)}” — {escape(behaviour.claim_source)}</div>'
             f'<div class="idiom">Portable idiom: <code>{escape(behaviour.idiom)}</code></div>{notes}'
@@ -110,6 +138,7 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
                     if record.detail:
                         tip += f"; {record.detail}"
                 out.append(f'<td class="v-{verdict}" title="{escape(tip)}">{escape(_cell(record))}</td>')
+            out += ['<td class="v-absent">no results</td>'] * len(matrix.absent)
             out.append("</tr>")
     out += ["</tbody></table></div>", "</body></html>"]
     return "\n".join(out) + "\n"

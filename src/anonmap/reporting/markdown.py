@@ -8,6 +8,9 @@ from anonmap.results import Record
 _MARK = {"pass": "✅", "deviation": "❌", "unsupported": "⏭️", "unprofiled": "❔", "error": "💥"}
 
 
+_ABSENT = f"{_MARK['deviation']} no results"
+
+
 def cell(record: Record | None) -> str:
     if record is None:
         return "·"
@@ -26,7 +29,21 @@ def _escape(text: str) -> str:
 
 def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
     runs = matrix.runs
-    lines = [f"# {title}", "", "| platform | kind | profile | " + " | ".join(VERDICTS) + " |"]
+    lines = [f"# {title}", ""]
+    if matrix.absent:
+        # First, so a CI summary names the platforms that vanished before anything else.
+        lines += [f"## {_MARK['deviation']} No results from {len(matrix.absent)} platform(s)", ""]
+        lines += [
+            f"- **{_escape(a.label)}**: {_escape(a.reason)}" + (f" (stage: {a.stage})" if a.stage else "")
+            for a in matrix.absent
+        ]
+        lines.append("")
+    incomplete = [run for run in runs if not run.complete]
+    if incomplete:
+        lines += ["## Incomplete runs", ""]
+        lines += [f"- **{_escape(run.label)}**: {_escape(run.incomplete_reason)}" for run in incomplete]
+        lines.append("")
+    lines.append("| platform | kind | profile | " + " | ".join(VERDICTS) + " |")
     lines.append("|---|---|---|" + "---|" * len(VERDICTS))
     for column, run in enumerate(runs):
         counts = matrix.counts(column)
@@ -34,6 +51,10 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
         profile = run.profile["name"] if run.profile else "none (unprofiled)"
         lines.append(
             f"| {run.label} | {kind} | {profile} | " + " | ".join(str(counts[v]) for v in VERDICTS) + " |"
+        )
+    for missing in matrix.absent:
+        lines.append(
+            f"| {_escape(missing.label)} | {_ABSENT} | — | " + " | ".join("—" for _ in VERDICTS) + " |"
         )
     deviations = [
         (group.behaviour.id, row.case, runs[column].label, record)
@@ -56,10 +77,12 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
         lines += ["", f"**Portable idiom:** {_escape(behaviour.idiom)}"]
         if behaviour.notes:
             lines += ["", f"**Note:** {_escape(behaviour.notes)}"]
-        lines += ["", "| case | " + " | ".join(_escape(run.label) for run in runs) + " |"]
-        lines.append("|---|" + "---|" * len(runs))
+        headers = [_escape(run.label) for run in runs] + [_escape(a.label) for a in matrix.absent]
+        lines += ["", "| case | " + " | ".join(headers) + " |"]
+        lines.append("|---|" + "---|" * len(headers))
         for row in group.rows:
-            lines.append(f"| `{row.case}` | " + " | ".join(_escape(cell(c)) for c in row.cells) + " |")
+            cells = [_escape(cell(c)) for c in row.cells] + [_ABSENT] * len(matrix.absent)
+            lines.append(f"| `{row.case}` | " + " | ".join(cells) + " |")
         cited = [(run.label, group.citations(column)) for column, run in enumerate(runs)]
         if any(cites for _, cites in cited):
             lines += ["", "<details><summary>Citations</summary>", ""]

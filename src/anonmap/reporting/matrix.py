@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from anonmap.catalogue import Behaviour, behaviours
-from anonmap.reporting.runs import Run
+from anonmap.reporting.runs import Absent, Run
 from anonmap.results import Record
 
 VERDICTS = ("pass", "deviation", "unsupported", "unprofiled", "error")
@@ -38,6 +38,8 @@ class Group:
 class Matrix:
     runs: tuple[Run, ...]
     groups: tuple[Group, ...]
+    absent: tuple[Absent, ...] = ()
+    """Platforms expected (or noted by their jobs) with no results: columns of their own."""
 
     def counts(self, column: int) -> dict[str, int]:
         counts = dict.fromkeys(VERDICTS, 0)
@@ -49,7 +51,7 @@ class Matrix:
         return counts
 
 
-def build(runs: Sequence[Run]) -> Matrix:
+def build(runs: Sequence[Run], absent: Sequence[Absent] = ()) -> Matrix:
     """Rows in catalogue order; a case only some runs have still gets its row."""
     indexed = [{(r.behaviour, r.case): r for r in run.records} for run in runs]
     groups = []
@@ -64,4 +66,4 @@ def build(runs: Sequence[Run]) -> Matrix:
         )
         if any(cell is not None for row in rows for cell in row.cells):
             groups.append(Group(behaviour, rows))
-    return Matrix(tuple(runs), tuple(groups))
+    return Matrix(tuple(runs), tuple(groups), tuple(absent))

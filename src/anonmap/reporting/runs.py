@@ -22,6 +22,9 @@ from anonmap.catalogue import behaviours
 from anonmap.results import SCHEMA, Malformed, Record, checked_text, document, quoted, quoted_names
 
 MERGED_SCHEMA = "anonmap-merged/1"
+#: A CI job's note that it has no results, and why (.github/scripts/note-missing.sh).
+MISSING_SCHEMA = "anonmap-missing/1"
+_MISSING = ("schema", "label", "stage", "reason", "log")
 
 #: The largest input read. A results file is about 200 KB and a merged one of ten platforms
 #: 2 MB; anything far larger is not one, and is refused before it is read.
@@ -71,7 +74,10 @@ class Run:
 
     @property
     def key(self) -> str:
-        """What makes two runs the same platform: os, release, architecture, and emulation."""
+        """What makes two runs the same platform: the CI label it was given, or else os,
+        release, architecture, and emulation."""
+        if self.ci_label:
+            return self.ci_label
         info = self.run_info
         if self.emulation:
             return f"{self.emulation['persona']}-{info.get('arch')}"
@@ -84,8 +90,11 @@ class Run:
         if self.emulation:
             return f"{title} (emulated on {info.get('os')} {info.get('arch')})"
         layers = [str(layer) for layer in info.get("compat", []) if layer != "container"]
-        return f"{title} {info.get('release')} {info.get('arch')}" + (
-            f" ({', '.join(layers)})" if layers else ""
+        incomplete = " INCOMPLETE" if not self.complete else ""
+        return (
+            f"{title} {info.get('release')} {info.get('arch')}"
+            + (f" ({', '.join(layers)})" if layers else "")
+            + incomplete
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -339,41 +348,115 @@ def _load(path: Path) -> object:
         raise InputError(f"{path}: not valid JSON for anonmap: {error}") from error
 
 
-def _merged_runs(path: Path, data: dict[str, Any]) -> list[Run]:
+def _merged_absent(value: object) -> list[Absent]:
+    if not isinstance(value, list):
+        raise Malformed(f"key 'absent': expected a list, found {quoted(value)}")
+    found = []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            raise Malformed(f"absent {index + 1}: expected an object, found {quoted(entry)}")
+        _check_keys(f"absent {index + 1}: ", entry, ("label", "reason", "stage"), ())
+        found.append(
+            Absent(
+                checked_text("label", entry["label"], empty=False),
+                checked_text("reason", entry["reason"], empty=False),
+                checked_text("stage", entry["stage"]),
+            )
+        )
+    return found
+
+
+def _merged_runs(path: Path, data: dict[str, Any]) -> tuple[list[Run], list[Absent]]:
     try:
-        _check_keys("", data, ("schema", "runs"), ())
+        _check_keys("", data, ("schema", "runs"), ("absent",))
+        missing = _merged_absent(data.get("absent", []))
     except Malformed as error:
         raise InputError(f"{path}: a merged file, but malformed: {error}") from error
     runs = data["runs"]
     if not isinstance(runs, list) or not runs:
         raise InputError(f"{path}: a merged file without a list of runs (key 'runs': {quoted(runs)})")
-    return [_run(f"{path} (run {index + 1})", run) for index, run in enumerate(runs)]
+    return [_run(f"{path} (run {index + 1})", run) for index, run in enumerate(runs)], missing
+
+
+@dataclasses.dataclass(frozen=True)
+class Absent:
+    """A platform that should have results and has none, and why."""
+
+    label: str
+    reason: str
+    stage: str = ""
+    """Where it was lost (setup, install, vm), as its job's note says; '' without a note."""
+
+
+def _absent(path: Path, data: dict[str, Any]) -> Absent:
+    try:
+        _check_keys("", data, _MISSING, ())
+        label = checked_text("label", data["label"], empty=False)
+        stage = checked_text("stage", data["stage"], empty=False)
+        reason = checked_text("reason", data["reason"], empty=False)
+        checked_text("log", data["log"])
+    except Malformed as error:
+        raise InputError(f"{path}: a missing-results note, but malformed: {error}") from error
+    return Absent(label, reason, stage)
+
+
+def _runs_and_notes(path: Path) -> tuple[list[Run], list[Absent]]:
+    data = _load(path)
+    if isinstance(data, dict) and data.get("schema") == MERGED_SCHEMA:
+        return _merged_runs(path, data)
+    if isinstance(data, dict) and data.get("schema") == MISSING_SCHEMA:
+        return [], [_absent(path, data)]
+    return [_run(str(path), data)], []
 
 
 def read(path: Path) -> list[Run]:
     """The runs in a results file (one) or a merged file (several)."""
-    data = _load(path)
-    if isinstance(data, dict) and data.get("schema") == MERGED_SCHEMA:
-        return _merged_runs(path, data)
-    return [_run(str(path), data)]
+    runs, notes = _runs_and_notes(path)
+    if not runs:
+        raise InputError(f"{path}: a note that platform {notes[0].label} has no results, not a results file")
+    return runs
 
 
-def read_all(paths: Sequence[Path]) -> list[Run]:
-    """Every run in ``paths``; two runs of the same platform are an error naming both files."""
+def read_inputs(paths: Sequence[Path]) -> tuple[list[Run], list[Absent]]:
+    """Every run in ``paths``, and every platform a note says has none; two runs of the same
+    platform are an error naming both files."""
     if not paths:
         raise InputError("no results files given")
     runs: list[Run] = []
+    notes: list[Absent] = []
     seen: dict[str, str] = {}
     for path in paths:
-        for run in read(path):
+        found, noted = _runs_and_notes(path)
+        notes += noted
+        for run in found:
             if run.key in seen:
                 raise InputError(
                     f"{run.source}: a second result for platform {run.key} (the first is {seen[run.key]})"
                 )
             seen[run.key] = run.source
             runs.append(run)
-    return runs
+    return runs, notes
 
 
-def merged(runs: Iterable[Run]) -> dict[str, Any]:
-    return {"schema": MERGED_SCHEMA, "runs": [run.to_json() for run in runs]}
+def absent(runs: Sequence[Run], notes: Sequence[Absent], expected: Sequence[str]) -> list[Absent]:
+    """The platforms with no results: each expected one no run is labelled with, and each one
+    a note names (its reason from the note), in the order expected, then noted."""
+    present = {run.ci_label for run in runs if run.ci_label}
+    noted = {note.label: note for note in notes}
+    found: dict[str, Absent] = {}
+    for label in expected:
+        if label not in present:
+            found[label] = noted.get(label) or Absent(
+                label, "no results and no note: its job did not run, or did not upload"
+            )
+    for note in notes:
+        if note.label not in present:
+            found.setdefault(note.label, note)
+    return list(found.values())
+
+
+def merged(runs: Iterable[Run], missing: Iterable[Absent] = ()) -> dict[str, Any]:
+    content: dict[str, Any] = {"schema": MERGED_SCHEMA, "runs": [run.to_json() for run in runs]}
+    if absent_list := [dataclasses.asdict(a) for a in missing]:
+        content["absent"] = absent_list
+    return content
