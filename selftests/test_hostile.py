@@ -134,6 +134,11 @@ CLASSES: dict[str, Hostile] = {
         ("c-compiler", "could not start", "killed by", "cannot build", "fork"),
         rlimits=((resource.RLIMIT_AS, 600 << 20),),
     ),
+    "rlimit-as-80M-xdist": Hostile(
+        ("c-compiler", "could not start", "killed by", "cannot build", "cannot tell its target", "fork"),
+        rlimits=((resource.RLIMIT_AS, 80 << 20),),
+        workers="2",
+    ),
     "rlimit-nofile-64": Hostile(
         ("descriptor 100", "RLIMIT_NOFILE"),
         affects=lambda r: r["params"].get("fd") in {"regular-file", "dev-zero", "closed"},

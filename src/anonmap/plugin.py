@@ -11,6 +11,7 @@ import os
 import resource
 import signal
 import tempfile
+import threading
 from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from types import FrameType
@@ -40,6 +41,8 @@ class _State:
     results_path: Path | None
     started_at: str
     label: str | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)
+    """Lines the header adds about how this run had to adapt to its environment."""
     records: dict[str, Record] = dataclasses.field(default_factory=dict)
     """By test id: the last report of a test (a teardown error after a pass) is what counts."""
 
@@ -131,6 +134,43 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
+def _threads_refused(count: int) -> str:
+    """Why this process cannot run ``count`` threads at once ('' when it can)."""
+    release = threading.Event()
+    started: list[threading.Thread] = []
+    try:
+        for _ in range(count):
+            thread = threading.Thread(target=release.wait)
+            thread.start()
+            started.append(thread)
+    except RuntimeError as error:
+        return f"{error}, after {len(started)} of {count}"
+    finally:
+        release.set()
+        for thread in started:
+            thread.join()
+    return ""
+
+
+def _serial_if_threads_refused(config: pytest.Config) -> str:
+    """xdist's controller needs threads to talk to its workers; where a limit refuses them
+    (RLIMIT_AS, RLIMIT_NPROC) the run goes on serially instead of dying before the first case.
+    Runs before xdist's own pytest_configure (trylast), which reads the option."""
+    if getattr(config.option, "dist", "no") == "no" or hasattr(config, "workerinput"):
+        return ""
+    # execnet runs a few threads per worker gateway in the controller.
+    workers = len(getattr(config.option, "tx", None) or []) or 2
+    refused = _threads_refused(3 * workers + 2)
+    if not refused:
+        return ""
+    config.option.dist = "no"
+    config.option.numprocesses = 0
+    config.option.tx = []
+    return (
+        f"anonmap: this process cannot start threads ({refused}): no xdist workers; the checks run serially"
+    )
+
+
 def _arm_interrupts(config: pytest.Config) -> None:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _interrupt)
@@ -144,6 +184,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "behaviour(id): the catalogue behaviour a test checks; parametrised with its cases"
     )
     _arm_interrupts(config)
+    serial_note = _serial_if_threads_refused(config)
     info = probe()
     directory = Path(config.getoption("anonmap_profiles") or config.rootpath / "platforms")
     manifest = config.getoption("anonmap_emulated_by")
@@ -172,6 +213,7 @@ def pytest_configure(config: pytest.Config) -> None:
         results_path=results_path,
         started_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         label=config.getoption("anonmap_label"),
+        notes=[serial_note] if serial_note else [],
     )
     config.pluginmanager.register(_Reporter(config.stash[_STATE]), "anonmap-reporter")
 
@@ -235,7 +277,7 @@ def _profile_line(state: _State) -> str:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = config.stash[_STATE]
-    return [*describe(state.run_info), _profile_line(state)]
+    return [*describe(state.run_info), _profile_line(state), *state.notes]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
