@@ -11,7 +11,6 @@ environment with pytest and pytest-xdist (tox -e bench's, for example) and Linux
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,14 +20,17 @@ SAMPLE = REPO / "docs" / "sample"
 PERSONAS = REPO / "selftests" / "emulation" / "personas"
 
 sys.path.insert(0, str(REPO / "src"))
-from anonmap import suite  # noqa: E402
+from anonmap import processes, suite  # noqa: E402
 from anonmap.reporting import browser  # noqa: E402
 from anonmap.tomlread import loads  # noqa: E402
+
+#: One run of the suite, native, emulated or under qemu-user: a minute at the very most.
+RUN_TIME_LIMIT = 1800.0
 
 
 def _pytest(results: Path, extra: list[str], launcher: list[str] | None = None) -> None:
     command = suite.command(["-n", "0", f"--anonmap-results={results}", *extra], launcher or [])
-    subprocess.run(command, cwd=REPO, check=False, capture_output=True)
+    processes.run(command, RUN_TIME_LIMIT, cwd=str(REPO))
     if not results.exists():
         raise SystemExit(f"no results from {' '.join(command)}")
 
@@ -55,13 +57,11 @@ def main() -> int:
         if shutil.which(qemu):
             target = work / f"linux-{arch}-qemu-user.json"
             qemu_user = [sys.executable, str(REPO / "tools" / "qemu_user.py"), "--arch", arch]
-            subprocess.run(
-                [*qemu_user, "--", f"--anonmap-results={target}"], cwd=REPO, check=False, capture_output=True
-            )
+            processes.run([*qemu_user, "--", f"--anonmap-results={target}"], RUN_TIME_LIMIT, cwd=str(REPO))
             if target.exists():
                 files.append(target)
     SAMPLE.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
+    merged = processes.run(
         [
             sys.executable,
             "-m",
@@ -75,9 +75,11 @@ def main() -> int:
             "--markdown",
             str(SAMPLE / "matrix.md"),
         ],
-        cwd=REPO,
-        check=True,
+        RUN_TIME_LIMIT,
+        cwd=str(REPO),
     )
+    if not merged.ok:
+        raise SystemExit(f"anonmap merge {merged.failure()}:\n{merged.stderr}")
     chromium = browser.find()
     if chromium:
         browser.screenshot(chromium, SAMPLE / "matrix.html", SAMPLE / "matrix.png", 1400, 1000)

@@ -14,11 +14,14 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# tox -e qemu-user installs nothing: the package's stdlib-only modules are read from the tree.
+sys.path.insert(0, str(REPO / "src"))
+from anonmap import processes  # noqa: E402
+
 CACHE = REPO / ".qemu-user"
 #: Debian architecture -> qemu-user binary suffix.
 ARCHES = {
@@ -36,10 +39,16 @@ class SetupError(Exception):
     pass
 
 
+#: apt-get download of a handful of packages, dpkg-deb unpacking one: minutes at most.
+SETUP_TIME_LIMIT = 600.0
+#: The whole suite under emulation of another architecture: about a minute here.
+SUITE_TIME_LIMIT = 1800.0
+
+
 def run(command: list[str], cwd: Path | None = None) -> str:
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SetupError(f"{' '.join(command)} failed:\n{done.stderr.strip()}")
+    done = processes.run(command, SETUP_TIME_LIMIT, cwd=None if cwd is None else str(cwd))
+    if not done.ok:
+        raise SetupError(f"{' '.join(command)} failed ({done.failure()}):\n{done.stderr.strip()}")
     return done.stdout
 
 
@@ -137,7 +146,11 @@ def main(argv: list[str]) -> int:
         "--anonmap-results=results/",
         *args.pytest_args,
     ]
-    return subprocess.run(command, cwd=REPO, env=env, check=False).returncode
+    done = processes.run(command, SUITE_TIME_LIMIT, cwd=str(REPO), env=env, capture=False)
+    if done.timed_out or done.start_error:
+        print(f"qemu_user.py: the suite {done.failure()}", file=sys.stderr)
+        return 1
+    return done.returncode
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
+
+from anonmap import processes
 
 _NAMES = ("chromium", "chromium-browser", "google-chrome")
 # No sync, no component updates, no background networking: nothing leaves the machine.
@@ -28,7 +29,8 @@ def find() -> str | None:
 def screenshot(browser: str, page: Path, picture: Path, width: int, height: int) -> None:
     """Render ``page`` in a ``width`` x ``height`` window and save it as the PNG ``picture``."""
     with tempfile.TemporaryDirectory(prefix="anonmap-browser-") as profile:
-        subprocess.run(
+        # Chromium forks a zygote and renderers: its whole group goes at the limit.
+        processes.run(
             [
                 browser,
                 *_QUIET,
@@ -37,7 +39,5 @@ def screenshot(browser: str, page: Path, picture: Path, width: int, height: int)
                 f"--screenshot={picture}",
                 page.as_uri(),
             ],
-            capture_output=True,
-            timeout=120,
-            check=False,
+            120,
         )
