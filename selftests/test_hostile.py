@@ -52,6 +52,10 @@ class Hostile:
     namespace: str = ""
     """Commands run as root in a private mount namespace before the suite (unshare -m)."""
     launcher: tuple[str, ...] = ()
+    wrapper: tuple[str, ...] = ()
+    """A command the suite runs under (unshare --user ...)."""
+    pids_max: int = 0
+    """Run in a cgroup v1 pids controller group with this many tasks at most."""
     workers: str = "0"
     results_to_pipe: bool = False
     """Write the results to a pipe (RLIMIT_FSIZE does not limit one), not a regular file."""
@@ -119,6 +123,15 @@ _MINIMAL_DEV = (
 
 def _bound_over_dev_zero(device: str) -> str:
     return f"mount --bind /dev/{device} /dev/zero"
+
+
+_PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
+_NO_PIDS_CGROUP = (
+    ""
+    if ROOT and (_PIDS_CGROUP / "cgroup.procs").exists()
+    else "unsupported: no writable cgroup v1 pids controller"
+)
+_NO_USERNS = "" if shutil.which("unshare") else "unsupported: no unshare"
 
 
 def _seccomp_launcher(program: str) -> tuple[str, ...]:
@@ -189,6 +202,12 @@ CLASSES: dict[str, Hostile] = {
         ),
         launcher=_seccomp_launcher("shared-anonymous-eperm"),
     ),
+    "user-namespace": Hostile(("-",), wrapper=("unshare", "--user", "--map-root-user"), needs=_NO_USERNS),
+    "pids-cgroup-8": Hostile(
+        ("fork inside the check", "could not start", "cannot build", "cannot tell its target", "fork"),
+        pids_max=8,
+        needs=_NO_PIDS_CGROUP,
+    ),
     "seccomp-eperm-shared-anonymous-xdist": Hostile(
         ("seccomp",), launcher=_seccomp_launcher("shared-anonymous-eperm"), workers="2"
     ),
@@ -240,17 +259,19 @@ def _environment(hostile: Hostile, tmp_path: Path, token: str) -> dict[str, str]
 
 def _command(hostile: Hostile, results: str) -> list[str]:
     args = [f"--anonmap-results={results}", "-n", hostile.workers, "--anonmap-time-limit=5"]
-    command = suite.command(args, hostile.launcher)
+    command = [*hostile.wrapper, *suite.command(args, hostile.launcher)]
     if not hostile.namespace:
         return command
     wrapper = f'{hostile.namespace} && exec "$0" "$@"'
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", wrapper, *command]
 
 
-def _setup(hostile: Hostile) -> Callable[[], None]:
+def _setup(hostile: Hostile, cgroup: Path | None) -> Callable[[], None]:
     """What the suite's process does to itself before it execs (preexec_fn)."""
 
     def setup() -> None:
+        if cgroup is not None:
+            (cgroup / "cgroup.procs").write_text(str(os.getpid()))
         if hostile.no_new_privs:
             ctypes.CDLL(None).prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         if hostile.umask is not None:
@@ -300,6 +321,11 @@ def _run(hostile: Hostile, tmp_path: Path) -> _Outcome:
         os.dup2(null, 100)
         os.close(null)
         passed.append(100)
+    cgroup = None
+    if hostile.pids_max:
+        cgroup = _PIDS_CGROUP / token
+        cgroup.mkdir()
+        (cgroup / "pids.max").write_text(str(hostile.pids_max))
     started = time.monotonic()
     try:
         done = subprocess.run(
@@ -310,7 +336,7 @@ def _run(hostile: Hostile, tmp_path: Path) -> _Outcome:
             text=True,
             timeout=240,
             check=False,
-            preexec_fn=_setup(hostile),
+            preexec_fn=_setup(hostile, cgroup),
             pass_fds=passed,
         )
     finally:
@@ -323,6 +349,8 @@ def _run(hostile: Hostile, tmp_path: Path) -> _Outcome:
     survivors = _marked(token)
     for pid in survivors:
         os.kill(pid, 9)
+    if cgroup is not None:
+        cgroup.rmdir()
     data = json.loads(results.read_text()) if results.exists() and results.stat().st_size else None
     return _Outcome(done.returncode, done.stdout + done.stderr, data, elapsed, survivors)
 

@@ -48,6 +48,9 @@ class _State:
 
 
 _STATE = pytest.StashKey[_State]()
+#: What a sandbox's seccomp policy answers with (SECCOMP_RET_ERRNO with EPERM: Docker's default
+#: profile, systemd's SystemCallFilter=). Under a filter, an unexpected one is the sandbox's.
+SANDBOX_ERRNOS = ("EPERM",)
 _PROPERTY = "anonmap-record"
 
 
@@ -355,11 +358,14 @@ class Judge:
             self.unsupported(f"fork: {error} (isolation needs it)")
         self._judge(isolated)
 
-    def observe(self, outcome: str, detail: str = "") -> None:
+    def observe(
+        self, outcome: str, detail: str = "", sandbox_errnos: tuple[str, ...] = SANDBOX_ERRNOS
+    ) -> None:
         """Judge an outcome observed without a forked check: one that a separate process
-        (a compiler, a compiled program) already produced, so it cannot take pytest down."""
+        (a compiler, a compiled program) already produced, so it cannot take pytest down.
+        ``sandbox_errnos``: the errnos a sandbox's refusal reaches that program as."""
         self._check_capabilities()
-        self._judge(isolate.Isolated(outcome, detail))
+        self._judge(isolate.Isolated(outcome, detail), sandbox_errnos)
 
     @property
     def time_limit(self) -> float:
@@ -383,18 +389,16 @@ class Judge:
             self.unsupported(f"no {name} on PATH (probe: compilers)")
         return path
 
-    def _judge(self, isolated: isolate.Isolated) -> None:
+    def _judge(self, isolated: isolate.Isolated, sandbox_errnos: tuple[str, ...] = SANDBOX_ERRNOS) -> None:
         info = self._state.run_info
         if isolated.unsupported:
             self.unsupported(isolated.unsupported)
         expectation = self._expectation()
         verdict = decide(expectation, isolated)
-        if verdict is Verdict.DEVIATION and isolated.outcome == "EPERM" and SECCOMP in info.compat:
-            # EPERM is what sandboxes' seccomp policies answer with (Docker's default profile,
-            # systemd's SystemCallFilter=): the sandbox refused, not the platform.
+        if verdict is Verdict.DEVIATION and isolated.outcome in sandbox_errnos and SECCOMP in info.compat:
             self.unsupported(
-                f"refused with EPERM while a seccomp filter is installed ({SECCOMP} in the probe's "
-                f"compatibility layers): a sandbox's policy, not {info.os}'s behaviour; {isolated.detail}"
+                f"refused with {isolated.outcome} while a seccomp filter is installed ({SECCOMP} in the "
+                f"probe's compatibility layers): a sandbox's policy, not {info.os}'s behaviour; {isolated.detail}"
             )
         record = self._record(
             verdict, isolated.outcome, isolated.detail or isolated.harness_error, expectation
