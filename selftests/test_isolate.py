@@ -8,7 +8,7 @@ import signal
 import time
 
 from anonmap import isolate
-from anonmap.calls import PAGE, CallRefused, Observed, munmap
+from anonmap.calls import PAGE, CallRefused, Observed, Unsupported, munmap
 
 
 def _segfault() -> str:
@@ -84,3 +84,20 @@ def test_observed_carries_its_outcome_and_detail() -> None:
 def test_a_child_that_exits_without_a_result_is_a_harness_error() -> None:
     result = isolate.run(lambda: os._exit(3))
     assert "status 3" in result.harness_error
+
+
+def test_a_check_that_closes_the_result_pipe_is_a_harness_error_not_a_signal() -> None:
+    def close_everything() -> str:
+        os.closerange(3, 4096)
+        return "ok"
+
+    result = isolate.run(close_everything)
+    assert result.outcome == "" and "sent no result" in result.harness_error
+
+
+def test_a_check_can_say_the_environment_withholds_what_it_needs() -> None:
+    def needs_more() -> str:
+        raise Unsupported("no room for a temporary file")
+
+    result = isolate.run(needs_more)
+    assert result.unsupported == "no room for a temporary file" and result.outcome == ""

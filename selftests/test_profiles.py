@@ -102,6 +102,12 @@ def test_a_toml_syntax_error_names_its_line(profiles_dir: Path) -> None:
     assert problems[0].startswith(f"{path}:{complete_profile().count(chr(10)) + 3}: not valid TOML")
 
 
+def test_a_toml_error_at_the_end_names_the_last_line(profiles_dir: Path) -> None:
+    text = complete_profile() + '\n[[expect]]\nbehaviour = "zero-fill"\ncite = ["a",\n'
+    path = _write(profiles_dir, text)
+    assert _problems(path)[0].startswith(f"{path}:{len(text.splitlines())}: not valid TOML")
+
+
 def test_missing_platform_table(profiles_dir: Path) -> None:
     text = complete_profile().replace('[platform]\nos = ["testos"]\ntitle = "Test OS"\n', "")
     assert any("missing [platform]" in p for p in _problems(_write(profiles_dir, text)))

@@ -115,3 +115,9 @@ def test_an_unwritable_output_leaves_nothing_behind(two: tuple[Path, Path], tmp_
     assert done.returncode == EXIT_OUTPUT
     assert done.stderr.startswith(f"anonmap: {target}: cannot be written")
     assert not target.parent.exists()
+
+
+def test_the_sample_matrix_in_the_docs_is_a_valid_merged_file() -> None:
+    sample = Path(__file__).resolve().parent.parent / "docs" / "sample" / "merged.json"
+    done = _anonmap("merge", str(sample))
+    assert done.returncode == 0, done.stderr

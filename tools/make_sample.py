@@ -10,6 +10,7 @@ environment with pytest and pytest-xdist (tox -e bench's, for example) and Linux
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
@@ -30,9 +31,10 @@ RUN_TIME_LIMIT = 1800.0
 
 def _pytest(results: Path, extra: list[str], launcher: list[str] | None = None) -> None:
     command = suite.command(["-n", "0", f"--anonmap-results={results}", *extra], launcher or [])
-    processes.run(command, RUN_TIME_LIMIT, cwd=str(REPO))
-    if not results.exists():
-        raise SystemExit(f"no results from {' '.join(command)}")
+    done = processes.run(command, RUN_TIME_LIMIT, cwd=str(REPO))
+    if not results.exists() or not json.loads(results.read_text()).get("complete", True):
+        # A sample is of whole runs only: an incomplete one (a collection error, say) says why.
+        raise SystemExit(f"no complete results from {' '.join(command)}:\n{done.stdout[-3000:]}")
 
 
 def main() -> int:

@@ -23,7 +23,7 @@ _TOP_LEVEL = {"platform", "constant", "expect"}
 _PLATFORM_KEYS = {"os", "title", "sources"}
 _EXPECT_KEYS = {"behaviour", "case", "outcome", "cite", "note", "when"}
 _CONSTANT_KEYS = {"name", "value", "cite", "note", "when"}
-_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)|\(at end of document\)")
 
 
 class ProfileError(Exception):
@@ -217,7 +217,8 @@ def read_document(path: Path, what: str) -> tuple[dict[str, object], Lines]:
         document = loads(text)
     except TOMLDecodeError as error:
         position = _TOML_POSITION.search(str(error))
-        line = position.group(1) if position else "1"
+        # tomllib names no line for an error at the end: that is the file's last line.
+        line = (position.group(1) or str(max(1, len(text.splitlines())))) if position else "1"
         raise ProfileError(
             [f"{path}:{line}: not valid TOML: {_TOML_POSITION.sub('', str(error)).strip()}"]
         ) from error
