@@ -404,3 +404,18 @@ def test_a_file_size_limit_too_small_for_the_results_stops_the_run_before_any_ca
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
     assert "RLIMIT_FSIZE is 4096 bytes" in done.stdout + done.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.skipif(bool(_NO_UNSHARE), reason=_NO_UNSHARE or "-")
+def test_results_given_as_a_device_are_written_to_it_never_replacing_it(tmp_path: Path) -> None:
+    # In a private mount namespace with a /dev of its own, so the real /dev/null is never at risk.
+    run = " ".join(suite.command(["--anonmap-results=/dev/null", "-n", "0", "-k", "zero_fill"]))
+    script = f"{_MINIMAL_DEV} && cd {REPO} && {run} >/dev/null 2>&1; test -c /dev/null && echo still-a-device"
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "still-a-device" in done.stdout, done.stdout + done.stderr
