@@ -208,6 +208,13 @@ CLASSES: dict[str, Hostile] = {
         pids_max=8,
         needs=_NO_PIDS_CGROUP,
     ),
+    # Two tasks: pytest and a check's child; the checks' own forks and the compilers' are refused.
+    "pids-cgroup-2": Hostile(
+        ("fork inside the check", "could not start", "cannot build", "cannot tell its target", "fork"),
+        affects=lambda r: r["behaviour"] in {"shared-anonymous", "inheritance"},
+        pids_max=2,
+        needs=_NO_PIDS_CGROUP,
+    ),
     "seccomp-eperm-shared-anonymous-xdist": Hostile(
         ("seccomp",), launcher=_seccomp_launcher("shared-anonymous-eperm"), workers="2"
     ),
