@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from anonmap.catalogue import behaviours, cases
-from anonmap.profiles import ProfileError, find_profile, load_profile, profile_paths
+from anonmap.profiles import ProfileError, find_profile, load_profile, profile_paths, uncovered
 from selftests.helpers import REPO, complete_profile, run_info
 
 
@@ -113,13 +113,20 @@ def test_missing_platform_table(profiles_dir: Path) -> None:
     assert any("missing [platform]" in p for p in _problems(_write(profiles_dir, text)))
 
 
-def test_an_uncovered_case_is_named(profiles_dir: Path) -> None:
+def test_an_uncovered_case_loads_and_is_named(profiles_dir: Path) -> None:
     text = complete_profile().replace(
         '[[expect]]\nbehaviour = "madvise"\noutcome = "unknown"\ncite = ["test"]\n', ""
     )
-    problems = _problems(_write(profiles_dir, text))
-    assert len(problems) == 1
-    assert "madvise" in problems[0] and cases("madvise")[0].id in problems[0]
+    profile = load_profile(_write(profiles_dir, text))
+    assert uncovered(profile) == {"madvise": [case.id for case in cases("madvise")]}
+
+
+@pytest.mark.parametrize("path", profile_paths(REPO / "platforms"), ids=lambda p: p.stem)
+def test_every_shipped_profile_covers_every_case(path: Path) -> None:
+    missing = uncovered(load_profile(path))
+    assert missing == {}, (
+        f"{path}: no [[expect]] entry covers {missing} (give each an outcome, or outcome = 'unknown' with the reason)"
+    )
 
 
 def test_every_problem_is_reported_at_once(profiles_dir: Path) -> None:
