@@ -76,7 +76,7 @@ def write_results(path: Path, os_name: str, outcomes: dict[str, str]) -> Path:
             f"tests/test_x.py::test_fd_argument[{case}]",
             "fd-argument",
             case,
-            {"layer": "libc", "sharing": "private", "fd": case.rsplit("=", 1)[1]},
+            {"api": "libc", "sharing": "private", "fd": case.rsplit("=", 1)[1]},
             "zero",
             observed,
             "pass" if observed == "zero" else "deviation",

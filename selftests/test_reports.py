@@ -77,7 +77,7 @@ def test_a_draft_profile_records_observations_and_cannot_pass_for_documentation(
         ("", "not valid JSON"),
         (
             '{"schema": "anonmap-results/9", "records": []}',
-            "schema 'anonmap-results/9' is not 'anonmap-results/1'",
+            "schema 'anonmap-results/9' is not one this anonmap reads",
         ),
         ('{"schema": "anonmap-results/1", "run_info": {}, "records": [{"nodeid": 1}]}', "malformed"),
         ("[1, 2]", "not a results file"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from anonmap.results import SCHEMA, Record, document, write_atomically
+from selftests.helpers import write_results
 
 
 def _record(nodeid: str, verdict: str = "pass") -> Record:
@@ -15,7 +16,7 @@ def _record(nodeid: str, verdict: str = "pass") -> Record:
         nodeid,
         "zero-fill",
         "libc-private-size=1",
-        {"layer": "libc"},
+        {"api": "libc"},
         "zero",
         "zero",
         verdict,
@@ -48,3 +49,16 @@ def test_a_failed_write_leaves_the_old_file_and_no_partial(tmp_path: Path) -> No
 def test_a_record_missing_fields_is_refused() -> None:
     with pytest.raises(ValueError, match="lacks"):
         Record.from_json({"nodeid": "x"})
+
+
+def test_a_version_1_results_file_reads_back_in_version_2_words(tmp_path: Path) -> None:
+    from anonmap.reporting.runs import read
+
+    path = write_results(tmp_path / "v2.json", "linux", {"libc-private-fd=0": "zero"})
+    old = json.loads(path.read_text())
+    old["schema"] = "anonmap-results/1"
+    for record in old["records"]:
+        record["params"] = {("layer" if k == "api" else k): v for k, v in record["params"].items()}
+    path.write_text(json.dumps(old))
+    (run,) = read(path)
+    assert run.records[0].params["api"] == "libc" and "layer" not in run.records[0].params

@@ -17,10 +17,10 @@ def test_zero_fill(case: Case, judge: Judge) -> None:
 
     def check() -> str:
         flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-        region = map_region(case["layer"], length, flags)
+        region = map_region(case["api"], length, flags)
         # libc's mapping covers whole pages, and all of them must be zero; Python's object
         # exposes only the length asked for.
-        visible = whole_pages(length) if case["layer"] == "libc" else length
+        visible = whole_pages(length) if case["api"] == "libc" else length
         return fdkinds.content(region.read(0, visible))
 
     judge.run(check)
@@ -30,7 +30,7 @@ def test_zero_fill(case: Case, judge: Judge) -> None:
 def test_fd_argument(case: Case, judge: Judge) -> None:
     def check() -> str:
         flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-        region = map_region(case["layer"], PAGE, flags, fd=fdkinds.make(case["fd"]))
+        region = map_region(case["api"], PAGE, flags, fd=fdkinds.make(case["fd"]))
         return fdkinds.content(region.read(0, PAGE))
 
     judge.run(check)
@@ -40,7 +40,7 @@ def test_fd_argument(case: Case, judge: Judge) -> None:
 def test_fd_minus_one(case: Case, judge: Judge) -> None:
     def check() -> str:
         flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-        return fdkinds.content(map_region(case["layer"], PAGE, flags, fd=-1).read(0, PAGE))
+        return fdkinds.content(map_region(case["api"], PAGE, flags, fd=-1).read(0, PAGE))
 
     judge.run(check)
 
@@ -54,6 +54,6 @@ def test_offset_argument(case: Case, judge: Judge) -> None:
     def check() -> str:
         flags = sharing | judge.constants.anonymous() if anonymous else sharing
         fd = -1 if anonymous else fdkinds.dev_zero()
-        return fdkinds.content(map_region(case["layer"], PAGE, flags, fd=fd, offset=offset).read(0, PAGE))
+        return fdkinds.content(map_region(case["api"], PAGE, flags, fd=fd, offset=offset).read(0, PAGE))
 
     judge.run(check)

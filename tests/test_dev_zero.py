@@ -14,23 +14,23 @@ from anonmap.plugin import Judge
 
 @pytest.mark.behaviour("dev-zero")
 def test_dev_zero(case: Case, judge: Judge) -> None:
-    layer, flags = case["layer"], SHARING_FLAGS[case["sharing"]]
+    api, flags = case["api"], SHARING_FLAGS[case["sharing"]]
 
     def zero_fill() -> str:
-        return fdkinds.content(map_region(layer, 2 * PAGE, flags, fd=fdkinds.dev_zero()).read(0, 2 * PAGE))
+        return fdkinds.content(map_region(api, 2 * PAGE, flags, fd=fdkinds.dev_zero()).read(0, 2 * PAGE))
 
     def fork() -> str:
-        return forking.sharing(map_region(layer, PAGE, flags, fd=fdkinds.dev_zero()), "child-to-parent")
+        return forking.sharing(map_region(api, PAGE, flags, fd=fdkinds.dev_zero()), "child-to-parent")
 
     def independence() -> str:
         fd = fdkinds.dev_zero()
-        first, second = map_region(layer, PAGE, flags, fd=fd), map_region(layer, PAGE, flags, fd=fd)
+        first, second = map_region(api, PAGE, flags, fd=fd), map_region(api, PAGE, flags, fd=fd)
         first.write(0, b"first")
         return "independent" if second.read(0, 5) == b"\0" * 5 else "aliased"
 
     def read_only_fd() -> str:
         # PROT_READ|PROT_WRITE (the default) through a descriptor opened read-only.
-        region = map_region(layer, PAGE, flags, fd=fdkinds.dev_zero(os.O_RDONLY))
+        region = map_region(api, PAGE, flags, fd=fdkinds.dev_zero(os.O_RDONLY))
         return fdkinds.content(region.read(0, PAGE))
 
     checks = {

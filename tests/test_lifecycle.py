@@ -75,7 +75,7 @@ def test_madvise(case: Case, judge: Judge) -> None:
     def check() -> str:
         advice = judge.constants.value(case["advice"])
         flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-        region = map_region(case["layer"], PAGE, flags)
+        region = map_region(case["api"], PAGE, flags)
         region.write(0, _PATTERN)
         region.advise(advice)
         after = region.read(0, PAGE)

@@ -14,7 +14,7 @@ from anonmap.plugin import Judge
 def test_shared_anonymous(case: Case, judge: Judge) -> None:
     def check() -> str:
         flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-        return forking.sharing(map_region(case["layer"], PAGE, flags), case["direction"])
+        return forking.sharing(map_region(case["api"], PAGE, flags), case["direction"])
 
     judge.run(check)
 
@@ -23,7 +23,7 @@ def test_shared_anonymous(case: Case, judge: Judge) -> None:
 def test_inheritance(case: Case, judge: Judge) -> None:
     def check() -> str:
         flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-        return forking.inherited(map_region(case["layer"], PAGE, flags))
+        return forking.inherited(map_region(case["api"], PAGE, flags))
 
     judge.run(check)
 
@@ -32,8 +32,8 @@ def test_inheritance(case: Case, judge: Judge) -> None:
 def test_distinct_mappings(case: Case, judge: Judge) -> None:
     def check() -> str:
         flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
-        first = map_region(case["layer"], PAGE, flags)
-        second = map_region(case["layer"], PAGE, flags)
+        first = map_region(case["api"], PAGE, flags)
+        second = map_region(case["api"], PAGE, flags)
         first.write(0, b"first")
         return "independent" if second.read(0, 5) == b"\0" * 5 else "aliased"
 

@@ -12,7 +12,7 @@ import errno
 import mmap
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 PAGE = mmap.PAGESIZE
@@ -75,7 +75,7 @@ def _check(call: str, result: int) -> None:
 
 
 class Region(Protocol):
-    """A mapping, whichever layer made it. Offsets are relative to its start."""
+    """A mapping, whichever call interface made it. Offsets are relative to its start."""
 
     length: int
 
@@ -184,12 +184,15 @@ def _python_errors() -> Iterator[None]:
         raise Observed(type(error).__name__, f"mmap.mmap: {error}") from error
 
 
+#: The call interfaces, by their name in case ids (the catalogue's ``api`` parameter): each
+#: maps anonymous or file memory and hands back a ``Region``.
+APIS: dict[str, Callable[..., Region]] = {"libc": map_libc, "python": map_python}
+
+
 def map_region(
-    layer: str, length: int, flags: int, fd: int = -1, offset: int = 0, prot: int = PROT_RW
+    api: str, length: int, flags: int, fd: int = -1, offset: int = 0, prot: int = PROT_RW
 ) -> Region:
-    """Map through the named layer ('libc' or 'python')."""
-    if layer == "libc":
-        return map_libc(length, flags, fd, offset, prot)
-    if layer == "python":
-        return map_python(length, flags, fd, offset, prot)
-    raise ValueError(f"unknown call layer {layer!r} (expected 'libc' or 'python')")
+    """Map through the named call interface (see ``APIS``)."""
+    if api not in APIS:
+        raise ValueError(f"unknown call interface {api!r} (known: {', '.join(APIS)})")
+    return APIS[api](length, flags, fd, offset, prot)

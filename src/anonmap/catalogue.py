@@ -12,7 +12,7 @@ from anonmap.probe import Capability
 from anonmap.tomlread import loads
 
 #: Parameters whose values are self-explanatory in a case id, so the key is left out.
-_BARE_KEYS = ("layer", "sharing", "compiler")
+_BARE_KEYS = ("api", "sharing", "compiler")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,10 @@ from typing import Any
 from anonmap.atomic import write_text
 from anonmap.verdicts import Verdict
 
-SCHEMA = "anonmap-results/1"
+#: Version 2 names the call interface ``api`` in case parameters (version 1 said ``layer``).
+SCHEMA = "anonmap-results/2"
+#: Versions read back, each with the case parameters it spelled otherwise.
+READABLE = {"anonmap-results/1": {"layer": "api"}, SCHEMA: {}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,7 +167,7 @@ def _holds_complete_run(path: Path) -> bool:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return False
-    return isinstance(data, dict) and data.get("schema") == SCHEMA and data.get("complete", True) is True
+    return isinstance(data, dict) and str(data.get("schema")) in READABLE and data.get("complete", True) is True
 
 
 def interrupted_path(path: Path) -> Path:

@@ -19,7 +19,7 @@ from typing import Any
 
 from anonmap import outcomes
 from anonmap.catalogue import behaviours
-from anonmap.results import SCHEMA, Malformed, Record, checked_text, document, quoted, quoted_names
+from anonmap.results import READABLE, SCHEMA, Malformed, Record, checked_text, document, quoted, quoted_names
 
 MERGED_SCHEMA = "anonmap-merged/1"
 #: A CI job's note that it has no results, and why (.github/scripts/note-missing.sh).
@@ -251,14 +251,29 @@ def _checked_run(source: str, data: dict[str, Any]) -> Run:
     )
 
 
+def _current(data: dict[str, Any], renamed: Mapping[str, str]) -> dict[str, Any]:
+    """An older version's document in this version's words (its renamed case parameters)."""
+    if not renamed or not isinstance(data.get("records"), list):
+        return data
+    records = [
+        {**r, "params": {renamed.get(k, k): v for k, v in r["params"].items()}}
+        if isinstance(r, dict) and isinstance(r.get("params"), dict)
+        else r
+        for r in data["records"]
+    ]
+    return {**data, "schema": SCHEMA, "records": records}
+
+
 def _run(source: str, data: object) -> Run:
     if not isinstance(data, dict):
         raise InputError(f"{source}: not a results file (a JSON object with 'schema' was expected)")
     schema = data.get("schema")
-    if schema != SCHEMA:
-        raise InputError(f"{source}: schema {quoted(schema)} is not {SCHEMA!r}, the one this anonmap reads")
+    if not isinstance(schema, str) or schema not in READABLE:
+        raise InputError(
+            f"{source}: schema {quoted(schema)} is not one this anonmap reads ({', '.join(map(repr, READABLE))})"
+        )
     try:
-        return _checked_run(source, data)
+        return _checked_run(source, _current(data, READABLE[schema]))
     except Malformed as error:
         raise InputError(f"{source}: a results file, but malformed: {error}") from error
 
