@@ -187,6 +187,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "behaviour(id): the catalogue behaviour a test checks; parametrised with its cases"
     )
     _arm_interrupts(config)
+    try:
+        catalogue.behaviours()
+    except catalogue.CatalogueError as error:
+        raise pytest.UsageError(f"anonmap: invalid catalogue\n{error}") from error
     serial_note = _serial_if_threads_refused(config)
     info = probe()
     directory = Path(config.getoption("anonmap_profiles") or config.rootpath / "platforms")

@@ -13,7 +13,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 loads = toml.loads
 TOMLDecodeError = toml.TOMLDecodeError
 
-_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z_]+)\s*\]\]?\s*(?:#.*)?$")
+_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*[=.]")
 
 

@@ -118,6 +118,14 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
             f"<li>{escape(runs[column].label)}: {escape(cite)}</li>"
             for column in range(len(runs))
             for cite in group.citations(column)
+        ) + "".join(
+            f"<li>{escape(runs[column].label)}, note: {escape(note)}</li>"
+            for column in range(len(runs))
+            for note in group.notes(column)
+        )
+        meanings = "".join(
+            f"<li><code>{escape(name)}</code>: {escape(meaning)} ({escape(values)})</li>"
+            for name, meaning, values in group.meanings()
         )
         notes = f"<div>Note: {escape(behaviour.notes)}</div>" if behaviour.notes else ""
         out.append(
@@ -125,7 +133,12 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
             f"<b>{escape(behaviour.title)}</b> <code>{escape(behaviour.id)}</code>"
             f'<div class="claim">“{escape(behaviour.claim)}” — {escape(behaviour.claim_source)}</div>'
             f'<div class="idiom">Portable idiom: <code>{escape(behaviour.idiom)}</code></div>{notes}'
-            + (f"<details><summary>Citations</summary><ul>{citations}</ul></details>" if citations else "")
+            + f"<details><summary>What the case ids mean</summary><ul>{meanings}</ul></details>"
+            + (
+                f"<details><summary>Citations and notes</summary><ul>{citations}</ul></details>"
+                if citations
+                else ""
+            )
             + "</td></tr>"
         )
         for row in group.rows:

@@ -83,11 +83,17 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
         for row in group.rows:
             cells = [_escape(cell(c)) for c in row.cells] + [_ABSENT] * len(matrix.absent)
             lines.append(f"| `{row.case}` | " + " | ".join(cells) + " |")
-        cited = [(run.label, group.citations(column)) for column, run in enumerate(runs)]
-        if any(cites for _, cites in cited):
-            lines += ["", "<details><summary>Citations</summary>", ""]
-            for label, cites in cited:
-                for cite in cites:
-                    lines.append(f"- {_escape(label)}: {_escape(cite)}")
+        lines += ["", "<details><summary>What the case ids mean</summary>", ""]
+        lines += [
+            f"- `{name}`: {_escape(meaning)} ({_escape(values)})"
+            for name, meaning, values in group.meanings()
+        ]
+        lines += ["", "</details>"]
+        cited = [(run.label, group.citations(column), group.notes(column)) for column, run in enumerate(runs)]
+        if any(cites or notes for _, cites, notes in cited):
+            lines += ["", "<details><summary>Citations and notes</summary>", ""]
+            for label, cites, notes in cited:
+                lines += [f"- {_escape(label)}: {_escape(cite)}" for cite in cites]
+                lines += [f"- {_escape(label)}, note: {_escape(note)}" for note in notes]
             lines += ["", "</details>"]
     return "\n".join(lines) + "\n"

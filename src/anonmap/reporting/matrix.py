@@ -33,6 +33,27 @@ class Group:
                 found.update(dict.fromkeys(cell.cite))
         return list(found)
 
+    def notes(self, column: int) -> list[str]:
+        """The distinct notes one platform's profile entries add for this behaviour."""
+        return list(
+            dict.fromkeys(cell.note for row in self.rows if (cell := row.cells[column]) and cell.note)
+        )
+
+    def meanings(self) -> list[tuple[str, str, str]]:
+        """What each parameter of the case ids means, and each value this behaviour's cases
+        give it: (parameter, its meaning, 'value: meaning; ...'), from the catalogue's glossary."""
+        used = self.behaviour.parameters
+        return [
+            (
+                name,
+                parameter.meaning,
+                "; ".join(
+                    f"{v}: {meaning}" for v, meaning in parameter.values.items() if v in used.get(name, ())
+                ),
+            )
+            for name, parameter in self.behaviour.glossary.items()
+        ]
+
 
 @dataclasses.dataclass(frozen=True)
 class Matrix:

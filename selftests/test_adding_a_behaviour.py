@@ -1,0 +1,110 @@
+"""Adding a behaviour touches the catalogue and one test file, and runs everywhere: in a copy
+of the project, a new behaviour's cases run and are unprofiled where no profile speaks for them,
+and nothing else changes. A broken catalogue stops the run before any check."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anonmap import suite
+from selftests.helpers import REPO, SuiteRun, run_suite
+
+NEW_BEHAVIOUR = """
+[[behaviour]]
+id = "zero-fill-after-another"
+title = "A mapping made after another is zero-filled too"
+claim = "Every call creates a distinct mapping; its contents are initialized to zero."
+claim_source = "selftest"
+idiom = "Rely on zero fill of every fresh anonymous mapping."
+[[behaviour.matrix]]
+api = ["libc", "python"]
+sharing = ["private", "shared"]
+"""
+
+NEW_TEST = """
+import pytest
+
+from anonmap import fdkinds
+from anonmap.calls import PAGE, SHARING_FLAGS, map_region
+from anonmap.catalogue import Case
+from anonmap.plugin import Judge
+
+
+@pytest.mark.behaviour("zero-fill-after-another")
+def test_zero_fill_after_another(case: Case, judge: Judge) -> None:
+    def check() -> str:
+        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+        map_region(case["api"], PAGE, flags).write(0, b"first")
+        return fdkinds.content(map_region(case["api"], PAGE, flags).read(0, PAGE))
+
+    judge.run(check)
+"""
+
+
+def _copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "anonmap"
+    shutil.copytree(
+        REPO,
+        copy,
+        ignore=shutil.ignore_patterns(".git", ".tox", "results", "docs", "__pycache__", ".qemu-user"),
+    )
+    return copy
+
+
+def _run(copy: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    # The copy's package, not the installed one: its catalogue is the one under test.
+    env["PYTHONPATH"] = str(copy / "src")
+    command = suite.command([f"--anonmap-results={tmp_path / 'results.json'}", "-n", "0"])
+    return subprocess.run(
+        command, cwd=copy, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux", reason="unsupported: the shipped Linux profile is the baseline here"
+)
+def test_a_new_behaviour_is_one_catalogue_entry_and_one_test_file(tmp_path: Path) -> None:
+    baseline: SuiteRun = run_suite(tmp_path / "baseline", ["-n", "0"])
+    copy = _copy(tmp_path)
+    catalogue = copy / "src" / "anonmap" / "data" / "behaviours.toml"
+    catalogue.write_text(catalogue.read_text() + NEW_BEHAVIOUR)
+    (copy / "tests" / "test_zero_fill_after_another.py").write_text(NEW_TEST)
+    done = _run(copy, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = json.loads((tmp_path / "results.json").read_text())["records"]
+    new = {
+        r["case"]: (r["verdict"], r["observed"])
+        for r in records
+        if r["behaviour"] == "zero-fill-after-another"
+    }
+    assert new == {
+        case: ("unprofiled", "zero")
+        for case in ("libc-private", "libc-shared", "python-private", "python-shared")
+    }
+    old = {
+        f"{r['behaviour']}[{r['case']}]": r["verdict"]
+        for r in records
+        if r["behaviour"] != "zero-fill-after-another"
+    }
+    assert old == baseline.verdicts()
+    assert "UNPROFILED: 4 case(s)" in done.stdout
+
+
+def test_a_broken_catalogue_stops_the_run_before_any_check(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    catalogue = copy / "src" / "anonmap" / "data" / "behaviours.toml"
+    catalogue.write_text(
+        catalogue.read_text().replace('api = ["libc", "python"]', 'api = ["libc", "pyhton"]', 1)
+    )
+    done = _run(copy, tmp_path)
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert "invalid catalogue" in done.stderr and "'pyhton'" in done.stderr
+    assert not (tmp_path / "results.json").exists()

@@ -1,0 +1,67 @@
+"""The catalogue describes itself: every parameter and value is declared with its meaning, and
+anything else is refused at load as file:line: key, before any check runs."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pytest
+
+from anonmap.calls import APIS
+from anonmap.catalogue import CatalogueError, behaviours, load
+
+TEXT = resources.files("anonmap").joinpath("data/behaviours.toml").read_text()
+
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(CatalogueError) as raised:
+        load(text, "behaviours.toml")
+    return raised.value.problems
+
+
+def _line_of(text: str, needle: str) -> int:
+    return 1 + text[: text.index(needle)].count("\n")
+
+
+def test_every_value_a_case_takes_is_declared_with_its_meaning() -> None:
+    for behaviour in behaviours().values():
+        for case in behaviour.cases:
+            for key, value in case.params.items():
+                assert behaviour.glossary[key].values[value].strip(), (behaviour.id, key, value)
+
+
+def test_a_misspelt_value_is_refused_naming_file_line_and_key() -> None:
+    text = TEXT.replace('api = ["libc", "python"]', 'api = ["libc", "pyhton"]', 1)
+    (problem,) = _problems(text)
+    line = _line_of(text, '"pyhton"')
+    assert problem.startswith(f"behaviours.toml:{line}: ") and "key 'api': 'pyhton'" in problem
+
+
+def test_an_undeclared_parameter_and_an_unknown_capability_are_refused() -> None:
+    text = TEXT.replace('size = ["1", "page"', 'sise = ["1", "page"', 1).replace(
+        'requires = ["dev-zero"]', 'requires = ["dev-zeros"]', 1
+    )
+    problems = _problems(text)
+    assert any(
+        f"behaviours.toml:{_line_of(text, 'sise =')}: " in p and "'sise' is not a parameter" in p
+        for p in problems
+    )
+    assert any("'dev-zeros' is not a capability" in p for p in problems)
+
+
+def test_the_api_values_are_the_call_interfaces_anonmap_has() -> None:
+    assert set(behaviours()["zero-fill"].glossary["api"].values) == set(APIS)
+    text = TEXT.replace('python = "CPython\'s mmap.mmap"', 'python = "CPython\'s mmap.mmap", rust = "?"', 1)
+    assert any("must be the call interfaces" in p for p in _problems(text))
+
+
+def test_a_declared_parameter_no_case_uses_is_refused() -> None:
+    text = TEXT.replace(
+        "[parameter.api]", '[parameter.unused]\nmeaning = "x"\nvalues = { a = "b" }\n\n[parameter.api]', 1
+    )
+    assert any("[parameter.unused]: declared, but no case uses it" in p for p in _problems(text))
+
+
+def test_case_ids_show_bare_values_alone_and_the_rest_as_key_value() -> None:
+    ids = [case.id for case in behaviours()["fd-argument"].cases]
+    assert "libc-private-fd=0" in ids and "python-shared-fd=dev-zero" in ids
