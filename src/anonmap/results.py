@@ -167,7 +167,9 @@ def _holds_complete_run(path: Path) -> bool:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return False
-    return isinstance(data, dict) and str(data.get("schema")) in READABLE and data.get("complete", True) is True
+    return (
+        isinstance(data, dict) and str(data.get("schema")) in READABLE and data.get("complete", True) is True
+    )
 
 
 def interrupted_path(path: Path) -> Path:
