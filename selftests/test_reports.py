@@ -48,7 +48,7 @@ def test_merge_makes_one_matrix_that_report_reads_back(two: tuple[Path, Path], t
     assert done.returncode == 0, done.stderr
     assert len(json.loads(merged.read_text())["runs"]) == 2
     markdown = (tmp_path / "m.md").read_text()
-    assert "❌ EINVAL (expected zero)" in markdown and "## Deviations" in markdown
+    assert "❌ EINVAL ≠ zero" in markdown and "## Deviations" in markdown
 
 
 def test_diff_exits_1_with_the_differences_and_0_without(two: tuple[Path, Path]) -> None:

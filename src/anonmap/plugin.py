@@ -295,6 +295,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("case", cases, ids=[c.id for c in cases])
 
 
+def _note(expectation: Expectation | None) -> str:
+    """The entry's note, and the known bug it records, for the results and the reports."""
+    if expectation is None:
+        return ""
+    known = (
+        f"known bug {expectation.known_bug}: observed {expectation.known_observed}"
+        if expectation.known_bug
+        else ""
+    )
+    return "; ".join(part for part in (known, expectation.note) if part)
+
+
 class Judge:
     """Runs one case's check in isolation and turns what it observed into a verdict."""
 
@@ -325,7 +337,7 @@ class Judge:
             observed=observed,
             verdict=verdict.value,
             cite=expectation.cite if expectation else (),
-            note=expectation.note if expectation else "",
+            note=_note(expectation),
             detail=detail,
             source=f"{self._state.profile_shown}:{expectation.line}" if expectation else "",
         )
@@ -408,6 +420,19 @@ class Judge:
             verdict, isolated.outcome, isolated.detail or isolated.harness_error, expectation
         )
         platform = f"{info.os} {info.release} {info.arch}"
+        if verdict is Verdict.KNOWN_DEVIATION and expectation is not None:
+            # As lit's XFAIL: the platform still does what its reported bug makes it do.
+            pytest.xfail(
+                f"known deviation: {self.case.behaviour}[{self.case.id}] on {platform} observed "
+                f"{record.observed}, documented {record.expected}; bug {expectation.known_bug}"
+            )
+        if verdict is Verdict.FIXED and expectation is not None:
+            pytest.fail(
+                f"fixed: {self.case.behaviour}[{self.case.id}] on {platform} now does what its documentation "
+                f"says ({record.observed}); the bug {expectation.known_bug} no longer shows: drop 'known' "
+                f"from {record.source}",
+                pytrace=False,
+            )
         if verdict is Verdict.ERROR:
             pytest.fail(
                 f"harness error in {self.case.behaviour}[{self.case.id}] on {platform}:\n{isolated.harness_error}",
@@ -511,7 +536,7 @@ class _Reporter:
         for line in table(records):
             terminalreporter.write_line(line)
         for line in deviations(records):
-            terminalreporter.write_line(f"DEVIATION {line}", red=True)
+            terminalreporter.write_line(line, red=True)
         unprofiled = sum(r.verdict == Verdict.UNPROFILED.value for r in records)
         if unprofiled:
             terminalreporter.write_line(

@@ -22,7 +22,8 @@ from anonmap.tomlread import Lines, TOMLDecodeError, loads
 
 _TOP_LEVEL = {"platform", "constant", "expect"}
 _PLATFORM_KEYS = {"os", "title", "sources"}
-_EXPECT_KEYS = {"behaviour", "case", "outcome", "cite", "note", "when"}
+_EXPECT_KEYS = {"behaviour", "case", "outcome", "cite", "note", "when", "known"}
+_KNOWN_KEYS = {"observed", "bug"}
 _CONSTANT_KEYS = {"name", "value", "cite", "note", "when"}
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)|\(at end of document\)")
 
@@ -50,6 +51,10 @@ class Entry:
 class Expectation(Entry):
     behaviour: str
     outcome: str
+    known_observed: str = ""
+    """What a reported bug makes the platform do instead ('' when no bug is known)."""
+    known_bug: str = ""
+    """Where the bug is reported: a URL or a tracker's id."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,9 +143,32 @@ class Checker:
                 f"{label}: key 'outcome': {outcome!r} is not an outcome word or words joined by '|' (see anonmap.outcomes)",
             )
             outcome = None
+        known_observed, known_bug = self.known(table.get("known"), line, label)
         if behaviour is None or outcome is None:
             return None
-        return Expectation(line, case, entry.when, entry.cite, entry.note, behaviour.id, outcome)
+        return Expectation(
+            line, case, entry.when, entry.cite, entry.note, behaviour.id, outcome, known_observed, known_bug
+        )
+
+    def known(self, raw: object, line: int, label: str) -> tuple[str, str]:
+        """A known bug: ``known = { observed = "EINVAL", bug = "URL or id" }``, checked."""
+        if raw is None:
+            return "", ""
+        where = self.lines.key(line, "known")
+        if not isinstance(raw, dict) or set(raw) != _KNOWN_KEYS:
+            self.problem(where, f"{label}: key 'known' must be a table with exactly 'observed' and 'bug'")
+            return "", ""
+        observed, bug = raw["observed"], raw["bug"]
+        if not isinstance(observed, str) or observed == outcomes.UNKNOWN or outcomes.invalid_words(observed):
+            self.problem(
+                where,
+                f"{label}: key 'known.observed': {observed!r} is not an outcome word or words joined by '|'",
+            )
+            return "", ""
+        if not (isinstance(bug, str) and bug.strip()):
+            self.problem(where, f"{label}: key 'known.bug' must name the bug (a URL or a tracker's id)")
+            return "", ""
+        return observed, bug
 
     def case_filter(
         self, table: dict[str, object], line: int, label: str, known: Mapping[str, Behaviour]

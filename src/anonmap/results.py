@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from anonmap.atomic import write_text
-from anonmap.verdicts import Verdict
+from anonmap.verdicts import WORDS as VERDICTS
 
 #: Version 2 names the call interface ``api`` in case parameters (version 1 said ``layer``).
 SCHEMA = "anonmap-results/2"
@@ -70,8 +70,6 @@ class Record:
             source=checked_text("source", data["source"]),
         )
 
-
-VERDICTS = tuple(verdict.value for verdict in Verdict)
 
 # Line breaks and other control characters would break the one-line places these go: a
 # Markdown table cell, a comment in a draft profile, a terminal line.

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 from anonmap.catalogue import behaviours
 from anonmap.results import Record
+from anonmap.verdicts import WORDS as _COLUMNS
 from anonmap.verdicts import Verdict
-
-_COLUMNS = [v.value for v in Verdict]
 
 
 def table(records: Sequence[Record]) -> list[str]:
@@ -21,19 +20,21 @@ def table(records: Sequence[Record]) -> list[str]:
         row = rows.setdefault(record.behaviour, dict.fromkeys(_COLUMNS, 0))
         row[record.verdict] += 1
     width = max([len("behaviour"), *map(len, rows)])
-    lines = [f"{'behaviour':<{width}}  " + "  ".join(f"{c:>11}" for c in _COLUMNS)]
+    cell = max(11, *map(len, _COLUMNS))
+    lines = [f"{'behaviour':<{width}}  " + "  ".join(f"{c:>{cell}}" for c in _COLUMNS)]
     totals = dict.fromkeys(_COLUMNS, 0)
     for behaviour, row in rows.items():
-        lines.append(f"{behaviour:<{width}}  " + "  ".join(f"{row[c] or '.':>11}" for c in _COLUMNS))
+        lines.append(f"{behaviour:<{width}}  " + "  ".join(f"{row[c] or '.':>{cell}}" for c in _COLUMNS))
         for column in _COLUMNS:
             totals[column] += row[column]
-    lines.append(f"{'total':<{width}}  " + "  ".join(f"{totals[c]:>11}" for c in _COLUMNS))
+    lines.append(f"{'total':<{width}}  " + "  ".join(f"{totals[c]:>{cell}}" for c in _COLUMNS))
     return lines
 
 
 def deviations(records: Sequence[Record]) -> list[str]:
+    """The deviations, and the known bugs that no longer show (fixed), one line each."""
     return [
-        f"{r.behaviour}[{r.case}]: expected {r.expected}, observed {r.observed} ({r.source})"
+        f"{r.verdict.upper()} {r.behaviour}[{r.case}]: expected {r.expected}, observed {r.observed} ({r.source})"
         for r in records
-        if r.verdict == Verdict.DEVIATION.value
+        if r.verdict in (Verdict.DEVIATION.value, Verdict.FIXED.value)
     ]

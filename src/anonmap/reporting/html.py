@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from html import escape
 
-from anonmap.reporting.matrix import VERDICTS, Matrix
-from anonmap.results import Record
+from anonmap.reporting.matrix import Matrix, cell_text
+from anonmap.verdicts import LOOKS
+from anonmap.verdicts import WORDS as VERDICTS
 
-#: Cell colours by verdict; the browser test looks for the pass colour in a screenshot.
+#: Cell colours by verdict (anonmap.verdicts.LOOKS), and for cells with no record or no results;
+#: the browser test looks for the pass and deviation colours in a screenshot.
 COLOURS = {
-    "pass": "#cdeccd",
-    "deviation": "#f4b6b6",
-    "unsupported": "#dcdcdc",
-    "unprofiled": "#fbe7a6",
-    "error": "#e58f8f",
+    **{verdict.value: look.colour for verdict, look in LOOKS.items()},
     "missing": "#ffffff",
     "absent": "#e06666",
 }
@@ -39,18 +37,6 @@ details { margin: .2rem 0 .4rem; } summary { cursor: pointer; color: #34558b; }
 
 def _verdict_css() -> str:
     return "\n".join(f"td.v-{name} {{ background: {colour}; }}" for name, colour in COLOURS.items())
-
-
-def _cell(record: Record | None) -> str:
-    if record is None:
-        return "\u00b7"
-    if record.verdict == "unsupported":
-        return "unsupported"
-    if record.verdict == "deviation":
-        return f"{record.observed} \u2260 {record.expected}"
-    if record.verdict == "error":
-        return "harness error"
-    return record.observed
 
 
 def _absent_section(matrix: Matrix) -> list[str]:
@@ -150,7 +136,7 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
                     tip = f"expected {record.expected or '(no profile)'}; observed {record.observed or '-'}; {record.source}"
                     if record.detail:
                         tip += f"; {record.detail}"
-                out.append(f'<td class="v-{verdict}" title="{escape(tip)}">{escape(_cell(record))}</td>')
+                out.append(f'<td class="v-{verdict}" title="{escape(tip)}">{escape(cell_text(record))}</td>')
             out += ['<td class="v-absent">no results</td>'] * len(matrix.absent)
             out.append("</tr>")
     out += ["</tbody></table></div>", "</body></html>"]

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from anonmap.reporting.matrix import VERDICTS, Matrix
+from anonmap.reporting.matrix import Matrix, cell_text
 from anonmap.results import Record
+from anonmap.verdicts import LOOKS, Verdict
+from anonmap.verdicts import WORDS as VERDICTS
 
-_MARK = {"pass": "✅", "deviation": "❌", "unsupported": "⏭️", "unprofiled": "❔", "error": "💥"}
-
-
-_ABSENT = f"{_MARK['deviation']} no results"
+_MARK = {verdict.value: look.mark for verdict, look in LOOKS.items()}
+_ABSENT = f"{LOOKS[Verdict.DEVIATION].mark} no results"
 
 
 def cell(record: Record | None) -> str:
-    if record is None:
-        return "·"
-    if record.verdict == "unsupported":
-        return f"{_MARK['unsupported']} unsupported"
-    if record.verdict == "deviation":
-        return f"{_MARK['deviation']} {record.observed} (expected {record.expected})"
-    if record.verdict == "error":
-        return f"{_MARK['error']} harness error"
-    return f"{_MARK.get(record.verdict, '')} {record.observed}"
+    text = cell_text(record)
+    return text if record is None else f"{_MARK[record.verdict]} {text}"
 
 
 def _escape(text: str) -> str:

@@ -8,8 +8,21 @@ from collections.abc import Sequence
 from anonmap.catalogue import Behaviour, behaviours
 from anonmap.reporting.runs import Absent, Run
 from anonmap.results import Record
+from anonmap.verdicts import WORDS as VERDICTS
 
-VERDICTS = ("pass", "deviation", "unsupported", "unprofiled", "error")
+
+def cell_text(record: Record | None) -> str:
+    """What a cell says, in every report: the outcome, and against what where it matters."""
+    if record is None:
+        return "·"
+    texts = {
+        "unsupported": "unsupported",
+        "deviation": f"{record.observed} ≠ {record.expected}",
+        "known-deviation": f"{record.observed} (known bug; documented {record.expected})",
+        "fixed": f"{record.observed} (fixed: a known bug no longer shows)",
+        "error": "harness error",
+    }
+    return texts.get(record.verdict, record.observed)
 
 
 @dataclasses.dataclass(frozen=True)
