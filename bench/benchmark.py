@@ -13,11 +13,12 @@ import datetime
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import anonmap
-from anonmap import ctoolchain, isolate, processes, suite
+from anonmap import catalogue, ctoolchain, isolate, processes, suite
 from anonmap.probe import describe
 
 REPO = Path(__file__).resolve().parent.parent
@@ -73,6 +74,54 @@ def time_c_layer(runs: int) -> tuple[float, float, int]:
     return statistics.median(matrix), statistics.median(demos), len(compilers)
 
 
+_FLOOR_BARE = """
+import pytest
+
+@pytest.mark.parametrize("n", range({count}))
+def test_nothing(n: int) -> None:
+    pass
+"""
+
+_FLOOR_FORK = """
+import os
+import pytest
+
+@pytest.mark.parametrize("n", range({count}))
+def test_one_fork(n: int) -> None:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+"""
+
+
+def time_floor(body: str, count: int, runs: int) -> float:
+    """pytest's own time for ``count`` cases of ``body``, serially, in a project of nothing else:
+    the floor the suite's per-check cost is measured against."""
+    with tempfile.TemporaryDirectory(prefix="anonmap-floor-") as folder:
+        test = Path(folder) / "test_floor.py"
+        test.write_text(body.format(count=count))
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:anonmap.plugin",
+            str(test),
+        ]
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            done = processes.run(command, SUITE_TIME_LIMIT, cwd=folder)
+            samples.append(time.perf_counter() - started)
+            if not done.ok:
+                raise SystemExit(f"the floor benchmark failed:\n{done.stdout[-2000:]}")
+    return statistics.median(samples)
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -88,6 +137,9 @@ def figures(runs: int) -> str:
     probe_ms = time_probe(max(runs, 20)) * 1000
     serial = time_suite("0", runs)
     parallel = time_suite("2", runs)
+    cases = sum(len(b.cases) for b in catalogue.behaviours().values())
+    bare = time_floor(_FLOOR_BARE, cases, runs)
+    forked = time_floor(_FLOOR_FORK, cases, runs)
     c_matrix, c_demos, compilers = time_c_layer(runs)
     machine = describe(info)[0].removeprefix("anonmap: ")
     return "\n".join(
@@ -97,8 +149,13 @@ def figures(runs: int) -> str:
             "",
             "| what | seconds | target |",
             "| --- | --- | --- |",
-            f"| whole suite, serial (`-n 0`) | {serial:.2f} | under 3 |",
+            f"| whole suite, serial (`-n 0`, the default) | {serial:.2f} | under 3 |",
             f"| whole suite, `-n 2` | {parallel:.2f} | |",
+            f"| pytest alone: {cases} empty cases | {bare:.2f} | |",
+            f"| pytest alone: {cases} cases, one fork each | {forked:.2f} | |",
+            f"| suite / empty cases | {serial / bare:.1f}x | |",
+            f"| suite / one fork each | {serial / forked:.1f}x | |",
+            f"| per case above one fork each | {(serial - forked) / cases * 1000:.1f} ms | |",
             f"| `anonmap.probe()` | {probe_ms / 1000:.4f} ({probe_ms:.1f} ms) | under 0.050 |",
             f"| C header matrix: {len(ctoolchain.CONFIGS)} configurations x {compilers} compilers | {c_matrix:.2f} | well under 1 |",
             f"| C seed demo: built and run both ways by {compilers} compilers | {c_demos:.2f} | |",
@@ -108,9 +165,11 @@ def figures(runs: int) -> str:
 
 
 _ABOUT = (
-    "Written by `tox -e bench -- --write bench/FIGURES.md`. On two cores `-n 2` is slower than"
-    " serial: starting two workers costs more than the checks save, at about 2 ms a check; the"
-    " default tox env uses xdist all the same, for bigger machines and CI runners."
+    "Written by `tox -e bench -- --write bench/FIGURES.md`. The default tox env runs serially:"
+    " on two cores `-n 2` is slower, since starting workers costs more than the checks save at a"
+    " few milliseconds a check (`tox -- -n auto` is there for machines where it pays). The floor"
+    " rows run the same number of cases in pytest alone, empty and with one fork each (every"
+    " check forks once), so the ratios say what the suite costs above pytest itself."
 )
 
 

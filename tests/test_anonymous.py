@@ -7,7 +7,7 @@ import pytest
 from anonmap import fdkinds
 from anonmap.calls import PAGE, SHARING_FLAGS, map_region
 from anonmap.catalogue import Case
-from anonmap.plugin import Judge
+from anonmap.judge import Judge
 from sizes import LENGTHS, OFFSETS, whole_pages
 
 

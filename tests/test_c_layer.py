@@ -13,7 +13,7 @@ from anonmap import ctoolchain, processes
 from anonmap.catalogue import Case
 from anonmap.constants import ANONYMOUS_NAMES
 from anonmap.outcomes import hex_value
-from anonmap.plugin import SANDBOX_ERRNOS, Judge
+from anonmap.judge import SANDBOX_ERRNOS, Judge
 
 pytestmark = pytest.mark.xdist_group("c-layer")
 

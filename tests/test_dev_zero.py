@@ -9,7 +9,7 @@ import pytest
 from anonmap import fdkinds, forking
 from anonmap.calls import PAGE, SHARING_FLAGS, map_region
 from anonmap.catalogue import Case
-from anonmap.plugin import Judge
+from anonmap.judge import Judge
 
 
 @pytest.mark.behaviour("dev-zero")

@@ -9,7 +9,7 @@ from anonmap.calls import MAP_PRIVATE, MAP_SHARED, PAGE, PROT_RW, LibcRegion, ma
 from anonmap.catalogue import Case
 from anonmap.constants import ANONYMOUS_NAMES
 from anonmap.outcomes import hex_value
-from anonmap.plugin import Judge
+from anonmap.judge import Judge
 
 
 @pytest.mark.behaviour("names-values")

@@ -17,7 +17,7 @@ from anonmap.calls import (
     munmap,
 )
 from anonmap.catalogue import Case
-from anonmap.plugin import Judge
+from anonmap.judge import Judge
 
 _PATTERN = b"\x5a" * PAGE
 
