@@ -12,8 +12,8 @@ import pytest
 from anonmap import ctoolchain, processes
 from anonmap.catalogue import Case
 from anonmap.constants import ANONYMOUS_NAMES
-from anonmap.outcomes import hex_value
 from anonmap.judge import SANDBOX_ERRNOS, Judge
+from anonmap.outcomes import hex_value
 
 pytestmark = pytest.mark.xdist_group("c-layer")
 

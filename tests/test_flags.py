@@ -8,8 +8,8 @@ from anonmap import fdkinds, forking
 from anonmap.calls import MAP_PRIVATE, MAP_SHARED, PAGE, PROT_RW, LibcRegion, map_python_defaults, mmap_raw
 from anonmap.catalogue import Case
 from anonmap.constants import ANONYMOUS_NAMES
-from anonmap.outcomes import hex_value
 from anonmap.judge import Judge
+from anonmap.outcomes import hex_value
 
 
 @pytest.mark.behaviour("names-values")
