@@ -121,3 +121,12 @@ def test_the_sample_matrix_in_the_docs_is_a_valid_merged_file() -> None:
     sample = Path(__file__).resolve().parent.parent / "docs" / "sample" / "merged.json"
     done = _anonmap("merge", str(sample))
     assert done.returncode == 0, done.stderr
+
+
+def test_a_profile_override_is_never_labelled_a_real_run_of_that_platform(tmp_path: Path) -> None:
+    path = write_results(tmp_path / "o.json", "freebsd", {"libc-private-fd=0": "zero"})
+    content = json.loads(path.read_text())
+    content["run_info"]["os"] = "linux"
+    path.write_text(json.dumps(content))
+    done = _anonmap("report", str(path))
+    assert "| Freebsd profile on linux 1.0 x86_64 | profile override (freebsd on linux) | freebsd |" in done.stdout

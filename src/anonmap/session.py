@@ -188,4 +188,9 @@ def profile_line(state: State) -> str:
         )
     if state.profile is None:
         return f"anonmap: NO PROFILE for os {state.run_info.os!r}: every case will be recorded unprofiled"
+    if state.profile.name != state.run_info.os:
+        return (
+            f"anonmap: PROFILE OVERRIDE: this {state.run_info.os} run is judged against {state.profile.name} "
+            f"({state.profile_shown}); the results say so"
+        )
     return f"anonmap: profile {state.profile.name} ({state.profile_shown})"

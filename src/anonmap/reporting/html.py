@@ -72,7 +72,7 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
     ]
     for column, run in enumerate(runs):
         counts = matrix.counts(column)
-        kind = f"emulated by {run.emulation['persona']}" if run.emulation else "real"
+        kind = run.kind
         profile = run.profile["name"] if run.profile else "none (unprofiled)"
         out.append(
             f"<tr><td>{escape(run.label)}</td><td>{escape(kind)}</td><td>{escape(str(profile))}</td>"
@@ -90,7 +90,7 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
         '<div class="scroll"><table class="matrix"><thead><tr><th class="case">case</th>',
     ]
     for run in runs:
-        kind = f"emulated ({run.emulation['persona']})" if run.emulation else "real"
+        kind = run.kind
         out.append(f'<th>{escape(run.label)}<span class="kind">{escape(kind)}</span></th>')
     for missing in matrix.absent:
         out.append(

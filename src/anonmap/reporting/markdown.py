@@ -40,7 +40,7 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
     lines.append("|---|---|---|" + "---|" * len(VERDICTS))
     for column, run in enumerate(runs):
         counts = matrix.counts(column)
-        kind = f"emulated ({run.emulation['persona']})" if run.emulation else "real"
+        kind = run.kind
         profile = run.profile["name"] if run.profile else "none (unprofiled)"
         lines.append(
             f"| {run.label} | {kind} | {profile} | " + " | ".join(str(counts[v]) for v in VERDICTS) + " |"

@@ -84,11 +84,28 @@ class Run:
         return f"{info.get('os')}-{info.get('release')}-{info.get('arch')}"
 
     @property
+    def overridden(self) -> bool:
+        """Judged against another platform's profile (--anonmap-platform), not emulating it:
+        profiles are named for the os they describe."""
+        return bool(self.profile) and not self.emulation and self.profile["name"] != self.run_info.get("os")
+
+    @property
+    def kind(self) -> str:
+        """Real, emulated, or judged against another platform's profile."""
+        if self.emulation:
+            return f"emulated ({self.emulation['persona']})"
+        if self.overridden and self.profile:
+            return f"profile override ({self.profile['name']} on {self.run_info.get('os')})"
+        return "real"
+
+    @property
     def label(self) -> str:
         info = self.run_info
         title = str(self.profile.get("title")) if self.profile else self.os
         if self.emulation:
             return f"{title} (emulated on {info.get('os')} {info.get('arch')})"
+        if self.overridden:
+            return f"{title} profile on {info.get('os')} {info.get('release')} {info.get('arch')}"
         layers = [str(layer) for layer in info.get("compat", []) if layer != "container"]
         incomplete = " INCOMPLETE" if not self.complete else ""
         return (
