@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from anonmap.catalogue import behaviours, cases
-from anonmap.profiles import ProfileError, find_profile, load_profile, profile_paths, uncovered
+from anonmap.profiles import ProfileError, find_profile, load_profile, load_shared, profile_paths, uncovered
 from selftests.helpers import REPO, complete_profile, run_info
 
 
@@ -123,7 +124,8 @@ def test_an_uncovered_case_loads_and_is_named(profiles_dir: Path) -> None:
 
 @pytest.mark.parametrize("path", profile_paths(REPO / "platforms"), ids=lambda p: p.stem)
 def test_every_shipped_profile_covers_every_case(path: Path) -> None:
-    missing = uncovered(load_profile(path))
+    # With the shared facts beside it, as a run sees it.
+    missing = uncovered(dataclasses.replace(load_profile(path), shared=load_shared(REPO / "platforms")))
     assert missing == {}, (
         f"{path}: no [[expect]] entry covers {missing} (give each an outcome, or outcome = 'unknown' with the reason)"
     )
@@ -183,3 +185,47 @@ def test_a_profile_named_for_another_os_is_refused(profiles_dir: Path) -> None:
     _write(profiles_dir, complete_profile(os_name="otheros"), name="testos")
     with pytest.raises(ProfileError, match="does not list 'testos'"):
         find_profile(profiles_dir, run_info(os="testos"))
+
+
+SHARED_HEAD = '[platform]\nos = ["*"]\ntitle = "Shared"\n'
+WRITABLE = '\n[[expect]]\nbehaviour = "python-defaults"\ncase = {{ property = "writable" }}\noutcome = "{outcome}"\ncite = ["t"]\n'
+
+
+def test_the_shipped_shared_facts_validate_and_cite_every_entry() -> None:
+    shared = load_shared(REPO / "platforms")
+    assert shared and all(entry.cite for facts in shared for entry in facts.expectations)
+
+
+def test_a_platform_entry_overrides_a_shared_fact_whatever_its_specificity(profiles_dir: Path) -> None:
+    (profiles_dir / "shared").mkdir()
+    (profiles_dir / "shared" / "facts.toml").write_text(SHARED_HEAD + WRITABLE.format(outcome="ok"))
+    _write(profiles_dir, complete_profile())
+    case = next(c for c in cases("python-defaults") if c.params["property"] == "writable")
+    profile = find_profile(profiles_dir, run_info(os="testos"))
+    assert profile is not None
+    # complete_profile() says 'unknown' for the whole behaviour: the platform's entry wins.
+    own = profile.expectation(case, run_info(os="testos"))
+    assert own is not None and own.outcome == "unknown"
+    text = complete_profile().replace(
+        '[[expect]]\nbehaviour = "python-defaults"\noutcome = "unknown"\ncite = ["test"]\n', ""
+    )
+    _write(profiles_dir, text)
+    profile = find_profile(profiles_dir, run_info(os="testos"))
+    assert profile is not None
+    decided = profile.expectation(case, run_info(os="testos"))
+    assert (
+        decided is not None
+        and decided.outcome == "ok"
+        and decided.path == profiles_dir / "shared" / "facts.toml"
+    )
+
+
+def test_shared_facts_that_tie_are_refused_naming_both_lines(profiles_dir: Path) -> None:
+    (profiles_dir / "shared").mkdir()
+    text = SHARED_HEAD + WRITABLE.format(outcome="ok") + WRITABLE.format(outcome="EACCES")
+    path = profiles_dir / "shared" / "facts.toml"
+    path.write_text(text)
+    with pytest.raises(ProfileError) as raised:
+        load_shared(profiles_dir)
+    (problem,) = raised.value.problems
+    assert problem.startswith(f"{path}:") and "ambiguous" in problem and "writable" in problem

@@ -68,7 +68,7 @@ class Judge:
             cite=expectation.cite if expectation else (),
             note=_note(expectation),
             detail=detail,
-            source=f"{self._state.profile_shown}:{expectation.line}" if expectation else "",
+            source=f"{self._state.shown(expectation.path)}:{expectation.line}" if expectation else "",
         )
         self._node.user_properties.append((PROPERTY, record.to_json()))
         return record

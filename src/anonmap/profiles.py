@@ -55,6 +55,8 @@ class Expectation(Entry):
     """What a reported bug makes the platform do instead ('' when no bug is known)."""
     known_bug: str = ""
     """Where the bug is reported: a URL or a tracker's id."""
+    path: Path | None = None
+    """The file the entry stands in (a platform's profile, or a shared facts file)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,9 +74,19 @@ class Profile:
     sources: tuple[str, ...]
     expectations: tuple[Expectation, ...]
     constants: tuple[Constant, ...]
+    shared: tuple[Profile, ...] = ()
+    """Facts true on every platform (``platforms/shared/*.toml``), consulted where none of this
+    profile's own entries applies: a platform's entry always overrides a shared one."""
 
     def expectation(self, case: Case, info: RunInfo) -> Expectation | None:
-        """The entry that decides ``case`` on this run, or None where none applies."""
+        """The entry that decides ``case`` on this run, or None where none applies: this
+        profile's most specific applicable entry, else the shared facts'."""
+        own = self._own_expectation(case, info)
+        if own is not None:
+            return own
+        return next((e for s in self.shared if (e := s.expectation(case, info)) is not None), None)
+
+    def _own_expectation(self, case: Case, info: RunInfo) -> Expectation | None:
         best: Expectation | None = None
         for entry in self.expectations:
             if not case.matches(entry.behaviour, entry.case) or not holds(entry.when, info):
@@ -147,7 +159,16 @@ class Checker:
         if behaviour is None or outcome is None:
             return None
         return Expectation(
-            line, case, entry.when, entry.cite, entry.note, behaviour.id, outcome, known_observed, known_bug
+            line,
+            case,
+            entry.when,
+            entry.cite,
+            entry.note,
+            behaviour.id,
+            outcome,
+            known_observed,
+            known_bug,
+            self.path,
         )
 
     def known(self, raw: object, line: int, label: str) -> tuple[str, str]:
@@ -301,14 +322,13 @@ def load_profile(path: Path) -> Profile:
 
 
 def uncovered(profile: Profile) -> dict[str, list[str]]:
-    """The cases no entry of ``profile`` speaks for, by behaviour. A run records them
-    ``unprofiled``; the selftests hold the shipped profiles to covering every case."""
+    """The cases no entry of ``profile`` (or of its shared facts) speaks for, by behaviour. A
+    run records them ``unprofiled``; the selftests hold the shipped profiles to covering every case."""
+    entries = [*profile.expectations, *(e for shared in profile.shared for e in shared.expectations)]
     found: dict[str, list[str]] = {}
     for behaviour in behaviours().values():
         missing = [
-            case.id
-            for case in behaviour.cases
-            if not any(case.matches(e.behaviour, e.case) for e in profile.expectations)
+            case.id for case in behaviour.cases if not any(case.matches(e.behaviour, e.case) for e in entries)
         ]
         if missing:
             found[behaviour.id] = missing
@@ -319,14 +339,62 @@ def profile_paths(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.toml"))
 
 
+#: Where shared facts stand, beside the platforms' profiles.
+SHARED = "shared"
+#: The os a shared facts file names: it applies on every platform.
+EVERY_OS = "*"
+
+
+def load_shared(directory: Path) -> tuple[Profile, ...]:
+    """The shared facts files in ``directory/shared``, validated; ties refused (see below)."""
+    found = []
+    for path in sorted((directory / SHARED).glob("*.toml")):
+        shared = load_profile(path)
+        problems = (
+            []
+            if shared.os == (EVERY_OS,)
+            else [f'{path}:1: [platform] os must be ["{EVERY_OS}"] in a shared facts file']
+        )
+        problems += _ties(shared)
+        if problems:
+            raise ProfileError(problems)
+        found.append(shared)
+    return tuple(found)
+
+
+def _ties(profile: Profile) -> list[str]:
+    """Entries of equal specificity that could decide one case differently: within a platform's
+    profile the later wins, but a shared fact must not depend on the order it is written in."""
+    problems = []
+    entries = profile.expectations
+    for index, first in enumerate(entries):
+        for second in entries[index + 1 :]:
+            if first.behaviour != second.behaviour or len(first.case) != len(second.case):
+                continue
+            if first.outcome == second.outcome:
+                continue
+            both = [
+                c.id
+                for c in behaviours()[first.behaviour].cases
+                if c.matches(first.behaviour, first.case) and c.matches(second.behaviour, second.case)
+            ]
+            if both:
+                problems.append(
+                    f"{profile.path}:{second.line}: ambiguous: this entry and the one at line {first.line} "
+                    f"decide {first.behaviour} case(s) {', '.join(both)} differently with equal specificity"
+                )
+    return problems
+
+
 def find_profile(directory: Path, info: RunInfo, name: str | None = None) -> Profile | None:
-    """The profile named ``name``, or else ``<os>.toml`` for this run's os (None if absent)."""
+    """The profile named ``name``, or else ``<os>.toml`` for this run's os (None if absent),
+    with the shared facts beside it."""
     if name is not None:
         path = directory / f"{name}.toml"
         if not path.is_file():
             available = ", ".join(p.stem for p in profile_paths(directory)) or "none"
             raise ProfileError([f"{path}:1: no such profile (available: {available})"])
-        return load_profile(path)
+        return dataclasses.replace(load_profile(path), shared=load_shared(directory))
     path = directory / f"{info.os}.toml"
     if not path.is_file():
         return None
@@ -335,4 +403,4 @@ def find_profile(directory: Path, info: RunInfo, name: str | None = None) -> Pro
         raise ProfileError(
             [f"{path}:1: [platform] os does not list {info.os!r}, the os this file is named for"]
         )
-    return profile
+    return dataclasses.replace(profile, shared=load_shared(directory))

@@ -30,6 +30,8 @@ class State:
     profile: Profile | None
     profile_shown: str
     """The profile's path as the results and messages show it: relative to the rootdir."""
+    root: Path
+    """The rootdir, which the paths of profiles and shared facts are shown relative to."""
     emulation: Emulation | None
     constants: Constants
     time_limit: float
@@ -40,6 +42,10 @@ class State:
     """Lines the header adds about how this run had to adapt to its environment."""
     records: dict[str, Record] = dataclasses.field(default_factory=dict)
     """By test id: the last report of a test (a teardown error after a pass) is what counts."""
+
+    def shown(self, path: Path | None) -> str:
+        """A profile's or shared facts file's path as results show it."""
+        return self.profile_shown if path is None else _shown(path, self.root)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -123,6 +129,7 @@ def start(config: pytest.Config, options: Options) -> State:
         run_info=info,
         profile=profile,
         profile_shown=_shown(profile.path, config.rootpath) if profile else "",
+        root=config.rootpath,
         emulation=emulation,
         constants=constants,
         time_limit=options.time_limit,
