@@ -129,4 +129,7 @@ def test_a_profile_override_is_never_labelled_a_real_run_of_that_platform(tmp_pa
     content["run_info"]["os"] = "linux"
     path.write_text(json.dumps(content))
     done = _anonmap("report", str(path))
-    assert "| Freebsd profile on linux 1.0 x86_64 | profile override (freebsd on linux) | freebsd |" in done.stdout
+    assert (
+        "| Freebsd profile on linux 1.0 x86_64 | profile override (freebsd on linux) | freebsd |"
+        in done.stdout
+    )

@@ -87,7 +87,11 @@ class Run:
     def overridden(self) -> bool:
         """Judged against another platform's profile (--anonmap-platform), not emulating it:
         profiles are named for the os they describe."""
-        return self.profile is not None and not self.emulation and self.profile["name"] != self.run_info.get("os")
+        return (
+            self.profile is not None
+            and not self.emulation
+            and self.profile["name"] != self.run_info.get("os")
+        )
 
     @property
     def kind(self) -> str:
