@@ -14,11 +14,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 from anonmap.atomic import Staged
 from anonmap.probe import describe, probe
-from anonmap.reporting import diff, draft, html, markdown
+from anonmap.reporting import diff, documented, draft, html, markdown
 from anonmap.reporting.expected import WorkflowError, from_workflow
 from anonmap.reporting.matrix import build
 from anonmap.reporting.runs import Absent, InputError, Run, absent, merged, read, read_inputs
@@ -107,8 +108,26 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return EXIT_MISSING if missing else 0
 
 
+def _profiles_dir(given: Path | None) -> Path:
+    """Where platform names are looked up: --profiles, else platforms/ here, else the profiles
+    installed with anonmap."""
+    if given is not None:
+        return given
+    here = Path("platforms")
+    return here if here.is_dir() else Path(str(resources.files("anonmap").joinpath("platforms")))
+
+
+def _side(text: str, args: argparse.Namespace, release: str | None, arch: str | None) -> Run:
+    """A results file, or a platform's name for what its profile documents."""
+    if Path(text).exists() or "/" in text or text.endswith(".json"):
+        return _single(Path(text))
+    target = documented.Target(release or documented.NEWEST, arch or "x86_64")
+    return documented.platform(text, _profiles_dir(args.profiles), target)
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
-    a, b = _single(args.a), _single(args.b)
+    a = _side(args.a, args, args.a_release, args.a_arch)
+    b = _side(args.b, args, args.b_release, args.b_arch)
     sys.stdout.write(diff.render(a, b))
     return EXIT_DIFFERENT if diff.differences(a, b)[0] else 0
 
@@ -170,10 +189,28 @@ def parser() -> argparse.ArgumentParser:
     merge.set_defaults(run=cmd_merge)
 
     compare = commands.add_parser(
-        "diff", help="porting from A to B: the cases whose outcome differs (exit 1 if any)"
+        "diff",
+        help="porting from A to B: the cases whose outcome differs (exit 1 if any); each side a results file or a platform name (its profile)",
     )
-    compare.add_argument("a", type=Path, metavar="A")
-    compare.add_argument("b", type=Path, metavar="B")
+    compare.add_argument("a", metavar="A", help="a results file, or a platform such as linux")
+    compare.add_argument("b", metavar="B", help="a results file, or a platform such as freebsd")
+    compare.add_argument(
+        "--profiles",
+        type=Path,
+        metavar="DIR",
+        help="where platform names are looked up (default: ./platforms, else the installed profiles)",
+    )
+    for side in ("a", "b"):
+        compare.add_argument(
+            f"--{side}-release",
+            metavar="VERSION",
+            help=f"the release of {side.upper()}'s platform to read its profile for (default: the newest documented)",
+        )
+        compare.add_argument(
+            f"--{side}-arch",
+            metavar="ARCH",
+            help=f"{side.upper()}'s architecture, as the probe names it (default: x86_64)",
+        )
     compare.set_defaults(run=cmd_diff)
 
     profile = commands.add_parser("profile", help="profiles")

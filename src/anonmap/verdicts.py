@@ -25,6 +25,8 @@ class Verdict(str, enum.Enum):
     """Observed, but no profile says what to expect here."""
     ERROR = "error"
     """The harness itself broke."""
+    DOCUMENTED = "documented"
+    """Nothing ran: what the platform's profile documents (``anonmap diff linux freebsd``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +47,7 @@ LOOKS: dict[Verdict, Look] = {
     Verdict.UNSUPPORTED: Look("⏭️", "#dcdcdc", False),
     Verdict.UNPROFILED: Look("❔", "#fbe7a6", False),
     Verdict.ERROR: Look("💥", "#e58f8f", True),
+    Verdict.DOCUMENTED: Look("📄", "#eef2f7", False),
 }
 
 #: The verdict words, in the order reports list them.

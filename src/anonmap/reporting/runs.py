@@ -67,6 +67,8 @@ class Run:
     """The platform's name in a CI matrix (the results file's ``label``), where it was given one."""
     complete: bool = True
     incomplete_reason: str = ""
+    documented: bool = False
+    """Made from a profile, not a run: its records hold documented outcomes, none observed."""
 
     @property
     def os(self) -> str:
@@ -95,7 +97,9 @@ class Run:
 
     @property
     def kind(self) -> str:
-        """Real, emulated, or judged against another platform's profile."""
+        """Real, emulated, judged against another platform's profile, or only documented."""
+        if self.documented:
+            return "documented only"
         if self.emulation:
             return f"emulated ({self.emulation['persona']})"
         if self.overridden and self.profile:
@@ -108,6 +112,8 @@ class Run:
         title = str(self.profile.get("title")) if self.profile else self.os
         if self.emulation:
             return f"{title} (emulated on {info.get('os')} {info.get('arch')})"
+        if self.documented:
+            return f"{title} {info.get('release')} {info.get('arch')} (documented)"
         if self.overridden:
             return f"{title} profile on {info.get('os')} {info.get('release')} {info.get('arch')}"
         layers = [str(layer) for layer in info.get("compat", []) if layer != "container"]
