@@ -2,7 +2,7 @@
 
 Exit status: 0 done; 1 ``diff`` found differences; 2 bad arguments; 3 an input file cannot be
 used; 4 an output file cannot be written; 5 ``merge`` wrote its outputs, but an expected platform
-has no results. Output files are written whole or not at all.
+has no results. ``scan`` exits 1 when it has findings, as ``diff`` does for differences. Output files are written whole or not at all.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from anonmap import scan
 from anonmap.atomic import Staged
 from anonmap.probe import describe, probe
+from anonmap.profiles import profile_paths
 from anonmap.reporting import diff, documented, draft, html, markdown
+from anonmap.reporting import findings as findings_report
 from anonmap.reporting.expected import WorkflowError, from_workflow
 from anonmap.reporting.matrix import build
 from anonmap.reporting.runs import Absent, InputError, Run, absent, merged, read, read_inputs
@@ -132,6 +135,27 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_DIFFERENT if diff.differences(a, b)[0] else 0
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    try:
+        findings = scan.scan(args.paths)
+    except scan.ScanError as error:
+        raise InputError(str(error)) from error
+    directory = _profiles_dir(args.profiles)
+    names = args.targets.split(",") if args.targets else [p.stem for p in profile_paths(directory)]
+    targets = [documented.platform(name, directory, documented.Target()) for name in names]
+    if args.format == "sarif":
+        out = findings_report.sarif(findings, targets, Path.cwd())
+    elif args.format == "json":
+        out = findings_report.as_json(findings, targets)
+    else:
+        out = findings_report.text(findings, targets)
+    if args.output:
+        write_whole(args.output, out)
+    else:
+        sys.stdout.write(out)
+    return EXIT_DIFFERENT if findings else 0
+
+
 def cmd_draft(args: argparse.Namespace) -> int:
     text = draft.render(_single(args.results))
     if args.output:
@@ -212,6 +236,25 @@ def parser() -> argparse.ArgumentParser:
             help=f"{side.upper()}'s architecture, as the probe names it (default: x86_64)",
         )
     compare.set_defaults(run=cmd_diff)
+
+    scanning = commands.add_parser(
+        "scan",
+        help="find the mmap calls and patterns in C/C++ sources that behave differently across platforms (exit 1 if any)",
+    )
+    scanning.add_argument(
+        "paths", type=Path, nargs="+", metavar="PATH", help="C or C++ files, or directories of them"
+    )
+    scanning.add_argument("--format", choices=("text", "json", "sarif"), default="text", help="default: text")
+    scanning.add_argument("--output", type=Path, metavar="PATH", help="write here (default: stdout)")
+    scanning.add_argument(
+        "--targets",
+        metavar="PLATFORMS",
+        help="the platforms to show documented outcomes for, comma-separated (default: every profile)",
+    )
+    scanning.add_argument(
+        "--profiles", type=Path, metavar="DIR", help="where platforms are looked up (as for diff)"
+    )
+    scanning.set_defaults(run=cmd_scan)
 
     profile = commands.add_parser("profile", help="profiles")
     profile_commands = profile.add_subparsers(dest="profile_command", required=True, metavar="COMMAND")

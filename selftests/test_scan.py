@@ -1,0 +1,111 @@
+"""anonmap scan on fixtures of our own: every hazard found where its line says, nothing on the
+safe idioms, SARIF that validates against the 2.1.0 schema, and bad input answered in one line."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anonmap import scan
+from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT
+from selftests.helpers import REPO
+
+FIXTURES = REPO / "selftests" / "fixtures" / "scan"
+SARIF_SCHEMA = REPO.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+
+
+def _expected(path: Path) -> set[tuple[int, str]]:
+    found = set()
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if marker := re.search(r"expect: ([a-z, -]+)", line):
+            found |= {(number, rule.strip()) for rule in marker.group(1).split(",")}
+    return found
+
+
+def _anonmap(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "anonmap", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("name", ["hazards.c", "hazards.cpp", "no_fallback.c", "safe.c"])
+def test_every_hazard_is_found_on_its_line_and_nothing_else(name: str) -> None:
+    path = FIXTURES / name
+    found = {(f.line, f.rule) for f in scan.scan_file(path)}
+    assert found == _expected(path)
+
+
+def test_every_rule_is_exercised_by_the_fixtures() -> None:
+    rules = {rule for path in FIXTURES.iterdir() for _, rule in _expected(path)}
+    assert rules == set(scan.RULES)
+
+
+def test_a_macro_in_the_file_is_resolved_and_a_finding_names_its_case_and_idiom() -> None:
+    done = _anonmap("scan", str(FIXTURES / "hazards.c"), "--targets", "linux,freebsd")
+    assert done.returncode == EXIT_DIFFERENT, done.stderr
+    assert (
+        "hazards.c:17:12: anon-fd-not-minus-one: MAP_ANON(YMOUS) with fd ZERO_FD, not -1 [fd-argument libc-private-fd=0]"
+        in done.stdout
+    )
+    assert "documented: linux: zero; freebsd: EINVAL" in done.stdout
+    assert "idiom: Always pass fd = -1" in done.stdout
+
+
+def test_the_safe_idioms_give_no_finding_and_exit_0() -> None:
+    done = _anonmap("scan", str(FIXTURES / "safe.c"))
+    assert done.returncode == 0 and done.stdout == "no findings\n"
+
+
+def test_json_output_carries_the_documented_outcomes(tmp_path: Path) -> None:
+    out = tmp_path / "scan.json"
+    done = _anonmap("scan", str(FIXTURES), "--format", "json", "--output", str(out), "--targets", "openbsd")
+    assert done.returncode == EXIT_DIFFERENT, done.stderr
+    data = json.loads(out.read_text())
+    assert data["schema"] == "anonmap-scan/1"
+    fd = next(f for f in data["findings"] if f["rule"] == "anon-fd-not-minus-one")
+    assert fd["documented"] == {"openbsd": "EINVAL"} and fd["idiom"]
+
+
+@pytest.mark.skipif(not SARIF_SCHEMA.exists(), reason="unsupported: no SARIF 2.1.0 schema in shared/schemas")
+def test_sarif_output_validates_against_the_schema(tmp_path: Path) -> None:
+    import jsonschema
+
+    out = tmp_path / "scan.sarif"
+    done = _anonmap("scan", str(FIXTURES), "--format", "sarif", "--output", str(out))
+    assert done.returncode == EXIT_DIFFERENT, done.stderr
+    document = json.loads(out.read_text())
+    jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text()))
+    (run,) = document["runs"]
+    assert {r["ruleId"] for r in run["results"]} == set(scan.RULES)
+    assert all(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith("selftests/")
+        for r in run["results"]
+    )
+
+
+def test_bad_input_is_one_line_with_the_input_status(tmp_path: Path) -> None:
+    binary = tmp_path / "blob.c"
+    binary.write_bytes(b"\x7fELF\0\0\0")
+    huge = tmp_path / "huge.c"
+    with huge.open("wb") as stream:
+        stream.truncate(scan.MAX_BYTES + 1)
+    for args, words in (
+        ([str(tmp_path / "missing.c")], "no such file or directory"),
+        ([str(binary)], "a binary file"),
+        ([str(huge)], "over the 8 MiB"),
+        ([str(FIXTURES / "safe.c"), "--targets", "plan9"], "neither a results file nor a profile"),
+    ):
+        done = _anonmap("scan", *args)
+        assert done.returncode == EXIT_INPUT, (args, done.stdout, done.stderr)
+        (line,) = done.stderr.splitlines()
+        assert line.startswith("anonmap: ") and words in line, line
