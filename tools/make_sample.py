@@ -82,9 +82,17 @@ def main() -> int:
     )
     if not merged.ok:
         raise SystemExit(f"anonmap merge {merged.failure()}:\n{merged.stderr}")
+    made = processes.run(
+        [sys.executable, "-m", "anonmap", "atlas", *map(str, files), "--html", str(SAMPLE / "atlas")],
+        RUN_TIME_LIMIT,
+        cwd=str(REPO),
+    )
+    if not made.ok:
+        raise SystemExit(f"anonmap atlas {made.failure()}:\n{made.stderr}")
     chromium = browser.find()
     if chromium:
         browser.screenshot(chromium, SAMPLE / "matrix.html", SAMPLE / "matrix.png", 1400, 1000)
+        browser.screenshot(chromium, SAMPLE / "atlas" / "differences.html", SAMPLE / "atlas.png", 1400, 1000)
     shutil.rmtree(work, ignore_errors=True)
     print(f"sample written to {SAMPLE.relative_to(REPO)} from {len(files)} runs")
     return 0

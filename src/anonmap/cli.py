@@ -21,7 +21,7 @@ from anonmap import scan
 from anonmap.atomic import Staged
 from anonmap.probe import describe, probe
 from anonmap.profiles import profile_paths
-from anonmap.reporting import diff, documented, draft, html, markdown
+from anonmap.reporting import atlas, diff, documented, draft, html, markdown
 from anonmap.reporting import findings as findings_report
 from anonmap.reporting.expected import WorkflowError, from_workflow
 from anonmap.reporting.matrix import build
@@ -156,6 +156,24 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_DIFFERENT if findings else 0
 
 
+def cmd_atlas(args: argparse.Namespace) -> int:
+    runs, _ = read_inputs(args.results) if args.results else ([], [])
+    directory = _profiles_dir(args.profiles)
+    documented_runs = [
+        documented.platform(p.stem, directory, documented.Target()) for p in profile_paths(directory)
+    ]
+    if args.baseline not in {p.stem for p in profile_paths(directory)}:
+        raise InputError(f"{args.baseline}: no such platform to compare against (profiles in {directory})")
+    if not args.html.is_dir():
+        try:
+            args.html.mkdir(parents=True)
+        except OSError as error:
+            raise OutputError(f"{args.html}: cannot be made: {error.strerror or error}") from error
+    for path, text in atlas.write(args.html, documented_runs, runs, args.baseline):
+        write_whole(path, text)
+    return 0
+
+
 def cmd_draft(args: argparse.Namespace) -> int:
     text = draft.render(_single(args.results))
     if args.output:
@@ -255,6 +273,26 @@ def parser() -> argparse.ArgumentParser:
         "--profiles", type=Path, metavar="DIR", help="where platforms are looked up (as for diff)"
     )
     scanning.set_defaults(run=cmd_scan)
+
+    atlas_parser = commands.add_parser(
+        "atlas", help="every platform's documented outcomes side by side, as static HTML pages"
+    )
+    atlas_parser.add_argument(
+        "results", type=Path, nargs="*", metavar="RESULTS", help="runs to mark the cells with"
+    )
+    atlas_parser.add_argument(
+        "--html", type=Path, metavar="DIR", required=True, help="the directory for the pages"
+    )
+    atlas_parser.add_argument(
+        "--baseline",
+        default="linux",
+        metavar="PLATFORM",
+        help="what cells are coloured against (default: linux)",
+    )
+    atlas_parser.add_argument(
+        "--profiles", type=Path, metavar="DIR", help="where platforms are looked up (as for diff)"
+    )
+    atlas_parser.set_defaults(run=cmd_atlas)
 
     profile = commands.add_parser("profile", help="profiles")
     profile_commands = profile.add_subparsers(dest="profile_command", required=True, metavar="COMMAND")

@@ -1,0 +1,86 @@
+"""The atlas: every profile's documented outcomes side by side, differences first, marked with
+what runs saw, and readable in a real browser on a laptop and a phone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anonmap.catalogue import behaviours
+from anonmap.profiles import profile_paths
+from anonmap.reporting import atlas, browser
+from selftests.helpers import REPO, write_results
+from selftests.png import colours
+
+BROWSER = browser.find()
+
+
+def _anonmap(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "anonmap", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def pages(tmp_path: Path) -> Path:
+    # A real-shaped Linux run that agrees on fd=0 and deviates on fd=closed.
+    run = write_results(
+        tmp_path / "linux.json", "linux", {"libc-private-fd=0": "zero", "libc-private-fd=closed": "EBADF"}
+    )
+    done = _anonmap("atlas", str(run), "--html", str(tmp_path / "atlas"))
+    assert done.returncode == 0, done.stderr
+    return tmp_path / "atlas"
+
+
+def test_every_platform_and_case_is_there_with_the_baseline_first(pages: Path) -> None:
+    index = (pages / "index.html").read_text()
+    headers = [line for line in index.splitlines() if line.startswith("<th>")]
+    assert headers[0] == "<th>linux</th>"
+    assert len(headers) == len(profile_paths(REPO / "platforms"))
+    assert index.count('<td class="case">') == sum(len(b.cases) for b in behaviours().values())
+
+
+def test_differences_come_first_and_the_second_page_has_only_them(pages: Path) -> None:
+    index = (pages / "index.html").read_text()
+    assert index.index("Differs from linux") < index.index("As on linux everywhere documented")
+    only = (pages / "differences.html").read_text()
+    assert "As on linux everywhere documented" not in only
+    assert 0 < only.count('<td class="case">') < index.count('<td class="case">')
+
+
+def test_cells_say_where_their_knowledge_comes_from(pages: Path) -> None:
+    index = (pages / "index.html").read_text()
+    assert f"{atlas.SOURCES['observed'][0]} zero</td>" in index  # linux, fd=0: a run agreed
+    assert f"{atlas.SOURCES['deviation'][0]} zero → EBADF</td>" in index  # linux, fd=closed: it deviated
+    assert (
+        f'<td class="h-refused">{atlas.SOURCES["documented"][0]} EINVAL</td>' in index
+    )  # freebsd: documented
+
+
+def test_an_unknown_baseline_is_one_line(tmp_path: Path) -> None:
+    done = _anonmap("atlas", "--html", str(tmp_path / "a"), "--baseline", "plan9")
+    assert done.returncode == 3 and done.stderr.startswith("anonmap: plan9: no such platform")
+
+
+@pytest.mark.skipif(BROWSER is None, reason="unsupported: no Chromium or Chrome on PATH")
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)], ids=["laptop", "phone"])
+def test_the_atlas_renders_in_a_browser(pages: Path, tmp_path: Path, width: int, height: int) -> None:
+    shot = tmp_path / "atlas.png"
+    assert BROWSER is not None
+    browser.screenshot(BROWSER, pages / "differences.html", shot, width, height)
+    shot_width, _, counted = colours(shot)
+    assert shot_width == width
+    refused = atlas.HAPPENS["refused"][1]
+    want = tuple(int(refused[i : i + 2], 16) for i in (1, 3, 5))
+    assert (
+        sum(n for rgb, n in counted.items() if all(abs(a - b) <= 3 for a, b in zip(rgb, want, strict=True)))
+        > 300
+    )
