@@ -34,20 +34,23 @@ class Look:
     """How every report shows a verdict: one place, for the summary and both renderers."""
 
     mark: str
+    """For Markdown, where emoji render (a GitHub job summary)."""
     colour: str
     fails: bool
     """Whether it fails the test (and so the run)."""
+    symbol: str
+    """For HTML pages: a plain symbol every system font has."""
 
 
 LOOKS: dict[Verdict, Look] = {
-    Verdict.PASS: Look("✅", "#cdeccd", False),
-    Verdict.DEVIATION: Look("❌", "#f4b6b6", True),
-    Verdict.KNOWN_DEVIATION: Look("🐞", "#f7d9b5", False),
-    Verdict.FIXED: Look("🎉", "#b9d7f4", True),
-    Verdict.UNSUPPORTED: Look("⏭️", "#dcdcdc", False),
-    Verdict.UNPROFILED: Look("❔", "#fbe7a6", False),
-    Verdict.ERROR: Look("💥", "#e58f8f", True),
-    Verdict.DOCUMENTED: Look("📄", "#eef2f7", False),
+    Verdict.PASS: Look("✅", "#cdeccd", False, "✓"),
+    Verdict.DEVIATION: Look("❌", "#f4b6b6", True, "✗"),
+    Verdict.KNOWN_DEVIATION: Look("🐞", "#f7d9b5", False, "!"),
+    Verdict.FIXED: Look("🎉", "#b9d7f4", True, "✓!"),
+    Verdict.UNSUPPORTED: Look("⏭️", "#dcdcdc", False, "⊘"),
+    Verdict.UNPROFILED: Look("❔", "#fbe7a6", False, "?"),
+    Verdict.ERROR: Look("💥", "#e58f8f", True, "‼"),
+    Verdict.DOCUMENTED: Look("📄", "#eef2f7", False, "○"),
 }
 
 #: The verdict words, in the order reports list them.

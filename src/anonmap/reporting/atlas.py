@@ -46,7 +46,8 @@ class Cell:
     happens: str
 
 
-def _happens(outcome: str, baseline: str) -> str:
+def happens(outcome: str, baseline: str) -> str:
+    """What an outcome is compared with the baseline's: a key of HAPPENS."""
     if outcome == outcomes.UNKNOWN or not outcome:
         return "unknown"
     if set(outcomes.alternatives(outcome)) & set(outcomes.alternatives(baseline)):
@@ -92,7 +93,7 @@ def cells(documented: Sequence[Run], runs: Sequence[Run], baseline: str) -> dict
                     record.expected,
                     got.observed if got else "",
                     _source(got, run),
-                    _happens(record.expected, base_outcome.get(key, "")),
+                    happens(record.expected, base_outcome.get(key, "")),
                 )
             )
     return table

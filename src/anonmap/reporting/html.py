@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from html import escape
 
+from anonmap.reporting import atlas
 from anonmap.reporting.matrix import Matrix, cell_text
-from anonmap.verdicts import LOOKS
+from anonmap.results import Record
+from anonmap.verdicts import LOOKS, Verdict
 from anonmap.verdicts import WORDS as VERDICTS
 
 #: Cell colours by verdict (anonmap.verdicts.LOOKS), and for cells with no record or no results;
@@ -36,7 +38,22 @@ details { margin: .2rem 0 .4rem; } summary { cursor: pointer; color: #34558b; }
 
 
 def _verdict_css() -> str:
-    return "\n".join(f"td.v-{name} {{ background: {colour}; }}" for name, colour in COLOURS.items())
+    verdicts = "\n".join(f"td.v-{name} {{ background: {colour}; }}" for name, colour in COLOURS.items())
+    happens = "\n".join(
+        f"td.h-{name} {{ background: {colour}; }}" for name, (_, colour) in atlas.HAPPENS.items()
+    )
+    return verdicts + "\n" + happens
+
+
+def _cell_class(record: Record | None, baseline: Record | None) -> str:
+    """The atlas's cell design: coloured by what happens compared with the first platform's
+    observation, except that a failing verdict (a deviation, a fixed bug, a harness error) and
+    a case not run keep their verdict's colour, so a deviation stays red."""
+    if record is None:
+        return "v-missing"
+    if LOOKS[Verdict(record.verdict)].fails or not record.observed:
+        return f"v-{record.verdict}"
+    return f"h-{atlas.happens(record.observed, baseline.observed if baseline else '')}"
 
 
 def _absent_section(matrix: Matrix) -> list[str]:
@@ -129,14 +146,16 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
         )
         for row in group.rows:
             out.append(f'<tr><td class="case">{escape(row.case)}</td>')
+            baseline = row.cells[0] if row.cells else None
             for record in row.cells:
-                verdict = record.verdict if record is not None else "missing"
+                css = _cell_class(record, baseline)
                 tip = ""
                 if record is not None:
                     tip = f"expected {record.expected or '(no profile)'}; observed {record.observed or '-'}; {record.source}"
                     if record.detail:
                         tip += f"; {record.detail}"
-                out.append(f'<td class="v-{verdict}" title="{escape(tip)}">{escape(cell_text(record))}</td>')
+                mark = f"{LOOKS[Verdict(record.verdict)].symbol} " if record is not None else ""
+                out.append(f'<td class="{css}" title="{escape(tip)}">{escape(mark + cell_text(record))}</td>')
             out += ['<td class="v-absent">no results</td>'] * len(matrix.absent)
             out.append("</tr>")
     out += ["</tbody></table></div>", "</body></html>"]
