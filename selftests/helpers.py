@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,15 @@ def write_results(path: Path, os_name: str, outcomes: dict[str, str]) -> Path:
     )
     write_atomically(path, content)
     return path
+
+
+def anonmap_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """The ``anonmap`` command in a fresh process, as a user runs it, with a time limit."""
+    return subprocess.run(
+        [sys.executable, "-m", "anonmap", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )

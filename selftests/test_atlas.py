@@ -3,8 +3,6 @@ what runs saw, and readable in a real browser on a laptop and a phone."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,21 +10,10 @@ import pytest
 from anonmap.catalogue import behaviours
 from anonmap.profiles import profile_paths
 from anonmap.reporting import atlas, browser
-from selftests.helpers import REPO, write_results
+from selftests.helpers import REPO, anonmap_cli, write_results
 from selftests.png import colours
 
 BROWSER = browser.find()
-
-
-def _anonmap(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "anonmap", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
 
 
 @pytest.fixture
@@ -35,7 +22,7 @@ def pages(tmp_path: Path) -> Path:
     run = write_results(
         tmp_path / "linux.json", "linux", {"libc-private-fd=0": "zero", "libc-private-fd=closed": "EBADF"}
     )
-    done = _anonmap("atlas", str(run), "--html", str(tmp_path / "atlas"))
+    done = anonmap_cli("atlas", str(run), "--html", str(tmp_path / "atlas"))
     assert done.returncode == 0, done.stderr
     return tmp_path / "atlas"
 
@@ -66,7 +53,7 @@ def test_cells_say_where_their_knowledge_comes_from(pages: Path) -> None:
 
 
 def test_an_unknown_baseline_is_one_line(tmp_path: Path) -> None:
-    done = _anonmap("atlas", "--html", str(tmp_path / "a"), "--baseline", "plan9")
+    done = anonmap_cli("atlas", "--html", str(tmp_path / "a"), "--baseline", "plan9")
     assert done.returncode == 3 and done.stderr.startswith("anonmap: plan9: no such platform")
 
 

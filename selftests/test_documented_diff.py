@@ -3,27 +3,14 @@ name, read as its profile documents it, for a release and architecture or the ne
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT
-from selftests.helpers import REPO, write_results
-
-
-def _anonmap(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "anonmap", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+from selftests.helpers import anonmap_cli, write_results
 
 
 def test_two_platforms_documented_differences_with_citations() -> None:
-    done = _anonmap("diff", "linux", "freebsd")
+    done = anonmap_cli("diff", "linux", "freebsd")
     assert done.returncode == EXIT_DIFFERENT, done.stderr
     assert "- from: Linux newest documented x86_64 (documented), documented only" in done.stdout
     assert "- `libc-private-fd=0`: zero → EINVAL" in done.stdout
@@ -32,7 +19,7 @@ def test_two_platforms_documented_differences_with_citations() -> None:
 
 
 def test_a_platform_is_not_different_from_itself() -> None:
-    done = _anonmap("diff", "openbsd", "openbsd")
+    done = anonmap_cli("diff", "openbsd", "openbsd")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "No observed outcome differs." in done.stdout
 
@@ -41,27 +28,27 @@ def test_a_real_run_against_a_documented_platform(tmp_path: Path) -> None:
     run = write_results(
         tmp_path / "linux.json", "linux", {"libc-private-fd=0": "zero", "libc-private-fd=closed": "zero"}
     )
-    done = _anonmap("diff", str(run), "netbsd")
+    done = anonmap_cli("diff", str(run), "netbsd")
     assert done.returncode == EXIT_DIFFERENT, done.stderr
     assert ", real (" in done.stdout and ", documented only (" in done.stdout
     assert "- `libc-private-fd=0`: zero → EINVAL" in done.stdout
 
 
 def test_the_release_chooses_which_entries_apply() -> None:
-    newest = _anonmap("diff", "linux", "freebsd")
-    old = _anonmap("diff", "linux", "freebsd", "--b-release", "700000")
+    newest = anonmap_cli("diff", "linux", "freebsd")
+    old = anonmap_cli("diff", "linux", "freebsd", "--b-release", "700000")
     assert old.returncode == EXIT_DIFFERENT and "FreeBSD 700000 x86_64 (documented)" in old.stdout
     assert old.stdout.replace("700000", "newest documented") != newest.stdout
 
 
 def test_profiles_are_found_where_anonmap_is_installed(tmp_path: Path) -> None:
     # No platforms/ here: the copy installed with the package answers.
-    done = _anonmap("diff", "linux", "darwin", cwd=tmp_path)
+    done = anonmap_cli("diff", "linux", "darwin", cwd=tmp_path)
     assert done.returncode == EXIT_DIFFERENT, done.stderr
 
 
 def test_an_unknown_platform_is_one_line_naming_the_profiles() -> None:
-    done = _anonmap("diff", "linux", "frebsd")
+    done = anonmap_cli("diff", "linux", "frebsd")
     assert done.returncode == EXIT_INPUT
     (line,) = done.stderr.splitlines()
     assert line.startswith("anonmap: frebsd: neither a results file nor a profile") and "freebsd" in line

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
 from anonmap.profiles import ProfileError, load_profile
-from selftests.helpers import write_results
-
-
-def _anonmap(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "anonmap", *args], capture_output=True, text=True, check=False, timeout=60
-    )
+from selftests.helpers import anonmap_cli, write_results
 
 
 @pytest.fixture
@@ -32,19 +24,19 @@ def two(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_report_prints_markdown_and_writes_html(two: tuple[Path, Path], tmp_path: Path) -> None:
-    done = _anonmap("report", str(two[0]))
+    done = anonmap_cli("report", str(two[0]))
     assert done.returncode == 0, done.stderr
     assert "| Linux 1.0 x86_64 | real | linux |" in done.stdout
     assert "### The fd argument is ignored with MAP_ANONYMOUS (`fd-argument`)" in done.stdout
     page = tmp_path / "report.html"
-    assert _anonmap("report", str(two[0]), "--html", str(page)).returncode == 0
+    assert anonmap_cli("report", str(two[0]), "--html", str(page)).returncode == 0
     text = page.read_text()
     assert '<table class="matrix">' in text and "http" not in text.split("<body>")[1]
 
 
 def test_merge_makes_one_matrix_that_report_reads_back(two: tuple[Path, Path], tmp_path: Path) -> None:
     merged = tmp_path / "merged.json"
-    done = _anonmap("merge", *map(str, two), "--json", str(merged), "--markdown", str(tmp_path / "m.md"))
+    done = anonmap_cli("merge", *map(str, two), "--json", str(merged), "--markdown", str(tmp_path / "m.md"))
     assert done.returncode == 0, done.stderr
     assert len(json.loads(merged.read_text())["runs"]) == 2
     markdown = (tmp_path / "m.md").read_text()
@@ -52,18 +44,18 @@ def test_merge_makes_one_matrix_that_report_reads_back(two: tuple[Path, Path], t
 
 
 def test_diff_exits_1_with_the_differences_and_0_without(two: tuple[Path, Path]) -> None:
-    done = _anonmap("diff", *map(str, two))
+    done = anonmap_cli("diff", *map(str, two))
     assert done.returncode == EXIT_DIFFERENT
     assert "`libc-private-fd=0`: zero → EINVAL" in done.stdout
     assert "closed" not in done.stdout.split("behave differently")[1].split("documents")[0]
-    assert _anonmap("diff", str(two[0]), str(two[0])).returncode == 0
+    assert anonmap_cli("diff", str(two[0]), str(two[0])).returncode == 0
 
 
 def test_a_draft_profile_records_observations_and_cannot_pass_for_documentation(
     two: tuple[Path, Path], tmp_path: Path
 ) -> None:
     draft = tmp_path / "freebsd.toml"
-    assert _anonmap("profile", "draft", str(two[1]), "--output", str(draft)).returncode == 0
+    assert anonmap_cli("profile", "draft", str(two[1]), "--output", str(draft)).returncode == 0
     text = draft.read_text()
     assert 'outcome = "EINVAL"' in text and "UNCITED" in text
     with pytest.raises(ProfileError, match="key 'cite'"):
@@ -89,7 +81,7 @@ def test_bad_input_is_one_line_naming_the_file_with_its_own_status(
     bad = tmp_path / "bad.json"
     bad.write_text(content)
     out = tmp_path / "out.html"
-    done = _anonmap("report", str(bad), "--html", str(out))
+    done = anonmap_cli("report", str(bad), "--html", str(out))
     assert done.returncode == EXIT_INPUT
     assert done.stderr.startswith(f"anonmap: {bad}: ") and message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
@@ -98,20 +90,20 @@ def test_bad_input_is_one_line_naming_the_file_with_its_own_status(
 
 def test_two_results_for_one_platform_are_refused(two: tuple[Path, Path], tmp_path: Path) -> None:
     again = write_results(tmp_path / "again.json", "linux", {"libc-private-fd=0": "zero"})
-    done = _anonmap("merge", str(two[0]), str(again))
+    done = anonmap_cli("merge", str(two[0]), str(again))
     assert done.returncode == EXIT_INPUT
     assert f"{again}: a second result for platform linux-1.0-x86_64 (the first is {two[0]})" in done.stderr
 
 
 def test_no_input_and_unknown_commands_are_usage_errors() -> None:
-    assert _anonmap("merge").returncode == EXIT_USAGE
-    assert "the following arguments are required: RESULTS" in _anonmap("merge").stderr
-    assert _anonmap("frobnicate").returncode == EXIT_USAGE
+    assert anonmap_cli("merge").returncode == EXIT_USAGE
+    assert "the following arguments are required: RESULTS" in anonmap_cli("merge").stderr
+    assert anonmap_cli("frobnicate").returncode == EXIT_USAGE
 
 
 def test_an_unwritable_output_leaves_nothing_behind(two: tuple[Path, Path], tmp_path: Path) -> None:
     target = tmp_path / "missing-dir" / "report.html"
-    done = _anonmap("report", str(two[0]), "--html", str(target))
+    done = anonmap_cli("report", str(two[0]), "--html", str(target))
     assert done.returncode == EXIT_OUTPUT
     assert done.stderr.startswith(f"anonmap: {target}: cannot be written")
     assert not target.parent.exists()
@@ -119,7 +111,7 @@ def test_an_unwritable_output_leaves_nothing_behind(two: tuple[Path, Path], tmp_
 
 def test_the_sample_matrix_in_the_docs_is_a_valid_merged_file() -> None:
     sample = Path(__file__).resolve().parent.parent / "docs" / "sample" / "merged.json"
-    done = _anonmap("merge", str(sample))
+    done = anonmap_cli("merge", str(sample))
     assert done.returncode == 0, done.stderr
 
 
@@ -128,7 +120,7 @@ def test_a_profile_override_is_never_labelled_a_real_run_of_that_platform(tmp_pa
     content = json.loads(path.read_text())
     content["run_info"]["os"] = "linux"
     path.write_text(json.dumps(content))
-    done = _anonmap("report", str(path))
+    done = anonmap_cli("report", str(path))
     assert (
         "| Freebsd profile on linux 1.0 x86_64 | profile override (freebsd on linux) | freebsd |"
         in done.stdout

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from anonmap import scan
 from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT
-from selftests.helpers import REPO
+from selftests.helpers import REPO, anonmap_cli
 
 FIXTURES = REPO / "selftests" / "fixtures" / "scan"
 SARIF_SCHEMA = REPO.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
@@ -25,17 +23,6 @@ def _expected(path: Path) -> set[tuple[int, str]]:
         if marker := re.search(r"expect: ([a-z, -]+)", line):
             found |= {(number, rule.strip()) for rule in marker.group(1).split(",")}
     return found
-
-
-def _anonmap(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "anonmap", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize("name", ["hazards.c", "hazards.cpp", "no_fallback.c", "safe.c"])
@@ -51,7 +38,7 @@ def test_every_rule_is_exercised_by_the_fixtures() -> None:
 
 
 def test_a_macro_in_the_file_is_resolved_and_a_finding_names_its_case_and_idiom() -> None:
-    done = _anonmap("scan", str(FIXTURES / "hazards.c"), "--targets", "linux,freebsd")
+    done = anonmap_cli("scan", str(FIXTURES / "hazards.c"), "--targets", "linux,freebsd")
     assert done.returncode == EXIT_DIFFERENT, done.stderr
     assert (
         "hazards.c:17:12: anon-fd-not-minus-one: MAP_ANON(YMOUS) with fd ZERO_FD, not -1 [fd-argument libc-private-fd=0]"
@@ -62,13 +49,15 @@ def test_a_macro_in_the_file_is_resolved_and_a_finding_names_its_case_and_idiom(
 
 
 def test_the_safe_idioms_give_no_finding_and_exit_0() -> None:
-    done = _anonmap("scan", str(FIXTURES / "safe.c"))
+    done = anonmap_cli("scan", str(FIXTURES / "safe.c"))
     assert done.returncode == 0 and done.stdout == "no findings\n"
 
 
 def test_json_output_carries_the_documented_outcomes(tmp_path: Path) -> None:
     out = tmp_path / "scan.json"
-    done = _anonmap("scan", str(FIXTURES), "--format", "json", "--output", str(out), "--targets", "openbsd")
+    done = anonmap_cli(
+        "scan", str(FIXTURES), "--format", "json", "--output", str(out), "--targets", "openbsd"
+    )
     assert done.returncode == EXIT_DIFFERENT, done.stderr
     data = json.loads(out.read_text())
     assert data["schema"] == "anonmap-scan/1"
@@ -81,7 +70,7 @@ def test_sarif_output_validates_against_the_schema(tmp_path: Path) -> None:
     import jsonschema
 
     out = tmp_path / "scan.sarif"
-    done = _anonmap("scan", str(FIXTURES), "--format", "sarif", "--output", str(out))
+    done = anonmap_cli("scan", str(FIXTURES), "--format", "sarif", "--output", str(out))
     assert done.returncode == EXIT_DIFFERENT, done.stderr
     document = json.loads(out.read_text())
     jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text()))
@@ -105,7 +94,7 @@ def test_bad_input_is_one_line_with_the_input_status(tmp_path: Path) -> None:
         ([str(huge)], "over the 8 MiB"),
         ([str(FIXTURES / "safe.c"), "--targets", "plan9"], "neither a results file nor a profile"),
     ):
-        done = _anonmap("scan", *args)
+        done = anonmap_cli("scan", *args)
         assert done.returncode == EXIT_INPUT, (args, done.stdout, done.stderr)
         (line,) = done.stderr.splitlines()
         assert line.startswith("anonmap: ") and words in line, line
