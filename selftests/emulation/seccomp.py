@@ -109,6 +109,18 @@ def supported(machine: str) -> bool:
     return machine in _ARCHES
 
 
+def _anonymous_mmap(arch: Arch, map_anonymous: int) -> list[Insn | Jump | Label]:
+    """Fall through only for this architecture's mmap with MAP_ANONYMOUS; else jump to allow."""
+    return [
+        Insn(_LD_W_ABS, _ARCH_OFFSET),
+        Jump(_JMP_JEQ_K, arch.audit, false="allow"),
+        Insn(_LD_W_ABS, _NR_OFFSET),
+        Jump(_JMP_JEQ_K, arch.mmap, false="allow"),
+        Insn(_LD_W_ABS, _arg_low_word(3)),
+        Jump(_JMP_JSET_K, map_anonymous, false="allow"),
+    ]
+
+
 def anonymous_refusals(
     machine: str, map_anonymous: int, *, allowed_fd_bits: int = 0, offset_must_be_zero: bool = False
 ) -> list[Insn]:
@@ -129,12 +141,7 @@ def anonymous_refusals(
         fd_check.append(Jump(_JMP_JSET_K, ~allowed_fd_bits & 0xFFFFFFFF, true="deny", false="allow"))
     return _assemble(
         [
-            Insn(_LD_W_ABS, _ARCH_OFFSET),
-            Jump(_JMP_JEQ_K, arch.audit, false="allow"),
-            Insn(_LD_W_ABS, _NR_OFFSET),
-            Jump(_JMP_JEQ_K, arch.mmap, false="allow"),
-            Insn(_LD_W_ABS, _arg_low_word(3)),
-            Jump(_JMP_JSET_K, map_anonymous, false="allow"),
+            *_anonymous_mmap(arch, map_anonymous),
             *offset_check,
             Insn(_LD_W_ABS, _arg_low_word(4)),
             *fd_check,
@@ -179,12 +186,7 @@ def shared_anonymous_eperm(machine: str, map_anonymous: int) -> list[Insn]:
     map_shared = 0x01  # <asm-generic/mman-common.h> MAP_SHARED, the same on every Linux ABI
     return _assemble(
         [
-            Insn(_LD_W_ABS, _ARCH_OFFSET),
-            Jump(_JMP_JEQ_K, arch.audit, false="allow"),
-            Insn(_LD_W_ABS, _NR_OFFSET),
-            Jump(_JMP_JEQ_K, arch.mmap, false="allow"),
-            Insn(_LD_W_ABS, _arg_low_word(3)),
-            Jump(_JMP_JSET_K, map_anonymous, false="allow"),
+            *_anonymous_mmap(arch, map_anonymous),
             Jump(_JMP_JSET_K, map_shared, false="allow"),
             Insn(_RET_K, _RET_ERRNO | errno.EPERM),
             Label("allow"),
