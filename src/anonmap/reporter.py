@@ -11,6 +11,16 @@ from anonmap.session import State, profile_line
 from anonmap.summary import deviations, table
 from anonmap.verdicts import Verdict
 
+#: What encoding and writing a full run's results needs, with room to spare.
+RESERVE_BYTES = 8 << 20
+
+
+def _reserve() -> bytearray:
+    try:
+        return bytearray(RESERVE_BYTES)
+    except MemoryError:
+        return bytearray()
+
 
 class Reporter:
     """Gathers the records (in the xdist controller, from every worker's reports) and reports them."""
@@ -21,6 +31,9 @@ class Reporter:
         self.interrupted = ""
         self.written = ""
         """What became of the results file, for the summary's last line."""
+        self._reserve = _reserve()
+        """Room kept back from the start for writing the results at the end: under a small
+        RLIMIT_DATA the run itself may use up the rest."""
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected = len(session.items)
@@ -77,6 +90,7 @@ class Reporter:
             return
         if exitstatus == pytest.ExitCode.INTERRUPTED and not self.interrupted:
             self.interrupted = "interrupted"
+        self._reserve = bytearray()
         incomplete = self._incomplete(session)
         profile = (
             None
@@ -100,8 +114,14 @@ class Reporter:
             content["incomplete_reason"] = incomplete
         try:
             written = write_results(state.results_path, content)
-        except OSError as error:
-            self.written = f"anonmap: results not written to {state.results_path}: {error.strerror or error}"
+        except (OSError, MemoryError) as error:
+            # MemoryError: a resource limit left no room to encode them; say so, not a traceback.
+            why = (
+                "out of memory (a resource limit?)"
+                if isinstance(error, MemoryError)
+                else error.strerror or error
+            )
+            self.written = f"anonmap: results not written to {state.results_path}: {why}"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             return
         self.written = f"results: {written}" + (f" (INCOMPLETE: {incomplete})" if incomplete else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -157,7 +158,13 @@ def document(
 def write_atomically(path: Path, content: Mapping[str, Any]) -> None:
     """Write the results JSON to ``path`` whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text(path, json.dumps(content, indent=1) + "\n")
+    # Chunk by chunk into one buffer: json.dumps(indent=...) first lists every chunk, which a
+    # small RLIMIT_DATA at the end of a run cannot always afford.
+    buffer = io.StringIO()
+    for chunk in json.JSONEncoder(indent=1).iterencode(content):
+        buffer.write(chunk)
+    buffer.write("\n")
+    write_text(path, buffer.getvalue())
 
 
 def _holds_complete_run(path: Path) -> bool:
