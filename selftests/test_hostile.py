@@ -7,6 +7,7 @@ complete. A class this machine cannot set up is skipped with the reason.
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import dataclasses
 import json
@@ -395,22 +396,85 @@ def test_a_hostile_environment_gives_no_deviation_no_error_and_no_orphan(name: s
     assert run.returncode == 0, f"{name}: exit {run.returncode}\n{output}"
 
 
-def test_a_file_size_limit_too_small_for_the_results_stops_the_run_before_any_case(tmp_path: Path) -> None:
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+def _suite_under(which: int, limit: int, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """The suite, run with one resource limit set (soft and hard) to ``limit``."""
 
-    done = subprocess.run(
-        suite.command([f"--anonmap-results={tmp_path / 'r.json'}"]),
+    def setup() -> None:
+        resource.setrlimit(which, (limit, limit))
+
+    return subprocess.run(
+        suite.command(args),
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        preexec_fn=limit,
+        preexec_fn=setup,
     )
+
+
+def test_a_file_size_limit_too_small_for_the_results_stops_the_run_before_any_case(tmp_path: Path) -> None:
+    done = _suite_under(resource.RLIMIT_FSIZE, 4096, [f"--anonmap-results={tmp_path / 'r.json'}"])
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
     assert "RLIMIT_FSIZE is 4096 bytes" in done.stdout + done.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+def _size_after_imports() -> int:
+    """This Python's address space once pytest, xdist and the plugin are imported (bytes)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import pytest, xdist, anonmap.plugin\n"
+            "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmPeak')))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(done.stdout) << 10
+
+
+def _limited_run(limit: int, tmp_path: Path) -> str:
+    """What a whole run under RLIMIT_AS ``limit`` came to, in a word and the reason for it."""
+    results = tmp_path / f"as-{limit >> 20}M.json"
+    done = _suite_under(
+        resource.RLIMIT_AS, limit, [f"--anonmap-results={results}", "-n", "2", "-v", "--anonmap-time-limit=5"]
+    )
+    output = done.stdout + done.stderr
+    if results.exists():
+        data = json.loads(results.read_text())
+        verdicts = {r["verdict"] for r in data["records"]}
+        if data["complete"] and verdicts <= {"pass", "unsupported"} and done.returncode == 0:
+            return "complete"
+        return f"broken: exit {done.returncode}, complete {data['complete']}, verdicts {sorted(verdicts)}"
+    if done.returncode == pytest.ExitCode.USAGE_ERROR and "too little memory left for a run" in output:
+        return "refused"
+    if not any(word in output for word in ("PASSED", "SKIPPED", "FAILED", "ERROR tests")):
+        return "not started"  # Python itself could not get as far as the plugin
+    return f"broken: exit {done.returncode}, no results: {output[-600:]}"
+
+
+@pytest.mark.skipif(not LINUX, reason="unsupported: reads the address space's size in /proc")
+def test_every_small_address_space_limit_gives_a_whole_run_or_a_refusal_never_a_death_part_way(
+    tmp_path: Path,
+) -> None:
+    # In 4 MiB steps from where Python has only just imported pytest: where the limit falls
+    # against 8 MiB thread stacks once decided between a hang, a segfault and a complete run.
+    start = _size_after_imports() >> 20
+    limits = [(start + step) << 20 for step in range(0, 33, 4)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = dict(
+            zip(limits, pool.map(lambda limit: _limited_run(limit, tmp_path), limits), strict=True)
+        )
+    shown = "\n".join(f"RLIMIT_AS {limit >> 20} MiB: {outcome}" for limit, outcome in outcomes.items())
+    assert not any(o.startswith("broken") for o in outcomes.values()), shown
+    assert "refused" in outcomes.values(), f"no limit in the sweep was refused\n{shown}"
+    assert "complete" in outcomes.values(), f"no limit in the sweep let a run complete\n{shown}"
+    last = list(outcomes.values()).index("complete")
+    assert all(o == "complete" for o in list(outcomes.values())[last:]), shown
 
 
 @pytest.mark.skipif(bool(_NO_UNSHARE), reason=_NO_UNSHARE or "-")

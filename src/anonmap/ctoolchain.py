@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import TypeVar
 
-from anonmap import processes
+from anonmap import headroom, processes
 
 #: The compilers the matrix tries, by the name looked up on PATH.
 COMPILERS = ("cc", "gcc", "clang", "musl-gcc")
@@ -125,17 +125,19 @@ def preprocess(compiler: str, flags: tuple[str, ...], time_limit: float) -> Prep
 def _in_parallel(
     jobs: dict[tuple[str, str], tuple[Callable[..., T], tuple[object, ...]]],
 ) -> dict[tuple[str, str], T]:
-    """Each job's result, run in parallel threads where this process may start them; a
-    process limit that refuses threads (RLIMIT_NPROC, a small RLIMIT_AS) leaves the rest to run
-    here, one after another."""
-    futures: dict[tuple[str, str], concurrent.futures.Future[T]] = {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        for key, (function, args) in jobs.items():
-            try:
-                futures[key] = pool.submit(function, *args)
-            except RuntimeError:  # "can't start new thread"
-                break
-        results = {key: future.result() for key, future in futures.items()}
+    """Each job's result, run in parallel threads where this process has room for them (see
+    ``headroom``); otherwise one after another, here."""
+    workers = min(len(jobs), os.cpu_count() or 2)
+    results: dict[tuple[str, str], T] = {}
+    if workers > 1 and not headroom.threads_refused(workers):
+        futures: dict[tuple[str, str], concurrent.futures.Future[T]] = {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            for key, (function, args) in jobs.items():
+                try:
+                    futures[key] = pool.submit(function, *args)
+                except RuntimeError:  # a process limit reached since: the rest run here
+                    break
+            results = {key: future.result() for key, future in futures.items()}
     for key, (function, args) in jobs.items():
         if key not in results:
             results[key] = function(*args)

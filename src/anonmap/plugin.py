@@ -31,7 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     state = start(config, chosen)
     config.stash[_STATE] = state
-    config.pluginmanager.register(Reporter(state), "anonmap-reporter")
+    config.pluginmanager.register(
+        Reporter(state, writes=not hasattr(config, "workerinput")), "anonmap-reporter"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -11,8 +11,9 @@ from anonmap.session import State, profile_line
 from anonmap.summary import deviations, table
 from anonmap.verdicts import Verdict
 
-#: What encoding and writing a full run's results needs, with room to spare.
-RESERVE_BYTES = 8 << 20
+#: What building, encoding and writing a full run's results needs (the document is under
+#: 200 KB of JSON, its records under 2 MiB as Python objects), with room to spare.
+RESERVE_BYTES = 4 << 20
 
 
 def _reserve() -> bytearray:
@@ -25,15 +26,15 @@ def _reserve() -> bytearray:
 class Reporter:
     """Gathers the records (in the xdist controller, from every worker's reports) and reports them."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, writes: bool) -> None:
         self.state = state
         self.collected = 0
         self.interrupted = ""
         self.written = ""
         """What became of the results file, for the summary's last line."""
-        self._reserve = _reserve()
-        """Room kept back from the start for writing the results at the end: under a small
-        RLIMIT_DATA the run itself may use up the rest."""
+        self._reserve = _reserve() if writes and state.results_path is not None else bytearray()
+        """Room kept back from the start for writing the results at the end, in the process
+        that writes them: under a small RLIMIT_DATA the run itself may use up the rest."""
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected = len(session.items)

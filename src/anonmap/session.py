@@ -9,13 +9,12 @@ import os
 import resource
 import signal
 import tempfile
-import threading
 from pathlib import Path
 from types import FrameType
 
 import pytest
 
-from anonmap import catalogue, reaping
+from anonmap import catalogue, headroom, reaping
 from anonmap.constants import Constants
 from anonmap.emulation import Emulation, load_emulation
 from anonmap.options import Options
@@ -54,24 +53,6 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
-def _threads_refused(count: int) -> str:
-    """Why this process cannot run ``count`` threads at once ('' when it can)."""
-    release = threading.Event()
-    started: list[threading.Thread] = []
-    try:
-        for _ in range(count):
-            thread = threading.Thread(target=release.wait)
-            thread.start()
-            started.append(thread)
-    except RuntimeError as error:
-        return f"{error}, after {len(started)} of {count}"
-    finally:
-        release.set()
-        for thread in started:
-            thread.join()
-    return ""
-
-
 def _serial_if_threads_refused(config: pytest.Config) -> str:
     """xdist's controller needs threads to talk to its workers; where a limit refuses them
     (RLIMIT_AS, RLIMIT_NPROC) the run goes on serially instead of dying before the first case.
@@ -80,7 +61,7 @@ def _serial_if_threads_refused(config: pytest.Config) -> str:
         return ""
     # execnet runs a few threads per worker gateway in the controller.
     workers = len(getattr(config.option, "tx", None) or []) or 2
-    refused = _threads_refused(3 * workers + 2)
+    refused = headroom.threads_refused(3 * workers + 2)
     if not refused:
         return ""
     config.option.dist = "no"
@@ -106,6 +87,8 @@ def start(config: pytest.Config, options: Options) -> State:
         catalogue.behaviours()
     except catalogue.CatalogueError as error:
         raise pytest.UsageError(f"anonmap: invalid catalogue\n{error}") from error
+    if not hasattr(config, "workerinput"):
+        _check_memory()
     serial_note = _serial_if_threads_refused(config)
     info = probe()
     directory = Path(options.profiles or config.rootpath / "platforms")
@@ -152,6 +135,22 @@ def _results_path(option: str, info: RunInfo) -> Path:
     if option.endswith(("/", os.sep)) or path.is_dir():
         return path / f"anonmap-{info.os}-{info.arch}.json"
     return path
+
+
+def _limit(which: int) -> str:
+    soft = resource.getrlimit(which)[0]
+    return "unlimited" if soft == resource.RLIM_INFINITY else f"{soft >> 20} MiB"
+
+
+def _check_memory() -> None:
+    """Refuse to start a run that would die of a MemoryError part of the way through, its
+    results unwritten (xdist's workers start like this process, under the same limits)."""
+    no_room = headroom.no_room_to_run()
+    if no_room:
+        raise pytest.UsageError(
+            f"anonmap: this process has too little memory left for a run: {no_room}; "
+            f"RLIMIT_AS is {_limit(resource.RLIMIT_AS)}, RLIMIT_DATA {_limit(resource.RLIMIT_DATA)}"
+        )
 
 
 #: The least RLIMIT_FSIZE a results file needs room for (a full run writes a few hundred KB).
