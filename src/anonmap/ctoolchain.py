@@ -129,13 +129,13 @@ def _in_parallel(
     ``headroom``); otherwise one after another, here."""
     workers = min(len(jobs), os.cpu_count() or 2)
     results: dict[tuple[str, str], T] = {}
-    if workers > 1 and not headroom.threads_refused(workers):
+    if workers > 1 and not headroom.no_room_for_threads(workers):
         futures: dict[tuple[str, str], concurrent.futures.Future[T]] = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             for key, (function, args) in jobs.items():
                 try:
                     futures[key] = pool.submit(function, *args)
-                except RuntimeError:  # a process limit reached since: the rest run here
+                except RuntimeError:  # "can't start new thread" (RLIMIT_NPROC): the rest run here
                     break
             results = {key: future.result() for key, future in futures.items()}
     for key, (function, args) in jobs.items():

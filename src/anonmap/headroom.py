@@ -7,7 +7,8 @@ handled), or a segfault at exit. Whether the threads fit was decided by where th
 against 8 MiB stacks: the whole suite under RLIMIT_AS 64, 72 or 80 MiB hung, under 60, 68 or 76
 it passed. So room for the threads' stacks and ``SLACK`` bytes beside them is asked for first,
 in one mapping that is given back at once; only then are the threads started (a process limit
-such as RLIMIT_NPROC can still refuse them). Asking first matters: glibc keeps the stacks of
+such as RLIMIT_NPROC can still refuse them: ``threads_refused`` tries, for a caller that cannot
+fall back once they are). Asking first matters: glibc keeps the stacks of
 threads that have ended for reuse, so a thread started only to see whether it can be keeps its
 stack for the rest of the run.
 """
@@ -18,10 +19,15 @@ import mmap
 import resource
 import threading
 
+#: Kept back by the process that writes the results, from its start, for building, encoding
+#: and writing them at the end (the document is under 200 KB of JSON, its records under 2 MiB
+#: as Python objects): under a small RLIMIT_DATA the run itself may use up the rest.
+RESULTS_RESERVE = 4 << 20
+
 #: What a run needs beyond what it holds when its plugin starts: under a resource limit the
 #: whole suite peaks 3 MiB above that (VmPeak against VmSize in /proc/self/status, on Linux with
-#: glibc and CPython 3.11), and the reporter keeps 4 MiB back to write the results.
-RUN = 12 << 20
+#: glibc and CPython 3.11), with room to spare, and the results reserve.
+RUN = (8 << 20) + RESULTS_RESERVE
 
 #: What the threads leave free for everything else once they run: a run, and room for their
 #: own allocations.
@@ -57,9 +63,15 @@ def _no_room(size: int, purpose: str) -> str:
     return ""
 
 
+def no_room_for_threads(count: int) -> str:
+    """Why ``count`` more threads' stacks and ``SLACK`` do not fit in memory ('' when they do)."""
+    return _no_room(count * _stack_size() + SLACK, f"{count} thread stacks and the rest of the run")
+
+
 def threads_refused(count: int) -> str:
-    """Why this process cannot run ``count`` more threads at once and go on ('' when it can)."""
-    no_room = _no_room(count * _stack_size() + SLACK, f"{count} thread stacks and the rest of the run")
+    """Why this process cannot run ``count`` more threads at once and go on ('' when it can):
+    for a caller that cannot fall back once its threads are refused (xdist's controller)."""
+    no_room = no_room_for_threads(count)
     if no_room:
         return no_room
     release = threading.Event()
@@ -82,3 +94,11 @@ def no_room_to_run() -> str:
     """Why this process has too little memory left for a run ('' when it has enough): a run
     that starts without it dies of a MemoryError in pytest itself, part of the way through."""
     return _no_room(RUN, "the checks and the results")
+
+
+def reserve() -> bytearray:
+    """``RESULTS_RESERVE`` bytes to hold until the results are written (none if even that fails)."""
+    try:
+        return bytearray(RESULTS_RESERVE)
+    except MemoryError:
+        return bytearray()

@@ -31,9 +31,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     state = start(config, chosen)
     config.stash[_STATE] = state
-    config.pluginmanager.register(
-        Reporter(state, writes=not hasattr(config, "workerinput")), "anonmap-reporter"
-    )
+    config.pluginmanager.register(Reporter(state), "anonmap-reporter")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

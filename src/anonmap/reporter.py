@@ -5,36 +5,25 @@ from __future__ import annotations
 
 import pytest
 
+from anonmap import headroom
 from anonmap.judge import PROPERTY
 from anonmap.results import Record, document, write_results
 from anonmap.session import State, profile_line
 from anonmap.summary import deviations, table
 from anonmap.verdicts import Verdict
 
-#: What building, encoding and writing a full run's results needs (the document is under
-#: 200 KB of JSON, its records under 2 MiB as Python objects), with room to spare.
-RESERVE_BYTES = 4 << 20
-
-
-def _reserve() -> bytearray:
-    try:
-        return bytearray(RESERVE_BYTES)
-    except MemoryError:
-        return bytearray()
-
 
 class Reporter:
     """Gathers the records (in the xdist controller, from every worker's reports) and reports them."""
 
-    def __init__(self, state: State, writes: bool) -> None:
+    def __init__(self, state: State) -> None:
         self.state = state
         self.collected = 0
         self.interrupted = ""
         self.written = ""
         """What became of the results file, for the summary's last line."""
-        self._reserve = _reserve() if writes and state.results_path is not None else bytearray()
-        """Room kept back from the start for writing the results at the end, in the process
-        that writes them: under a small RLIMIT_DATA the run itself may use up the rest."""
+        self._reserve = headroom.reserve() if state.results_path is not None else bytearray()
+        """Room kept back from the start for writing the results at the end."""
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected = len(session.items)
@@ -87,7 +76,7 @@ class Reporter:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         state = self.state
-        if state.results_path is None or hasattr(session.config, "workerinput"):
+        if state.results_path is None:
             return
         if exitstatus == pytest.ExitCode.INTERRUPTED and not self.interrupted:
             self.interrupted = "interrupted"

@@ -35,6 +35,7 @@ class State:
     constants: Constants
     time_limit: float
     results_path: Path | None
+    """Where this process writes the results: None when it writes none (an xdist worker)."""
     started_at: str
     label: str | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
@@ -104,9 +105,10 @@ def start(config: pytest.Config, options: Options) -> State:
         if profile is None
         else Constants({name: c.value for name, c in profile.constant_values(info).items()})
     )
-    results = options.results
+    # xdist's controller writes the results; its workers only send it their records.
+    results = None if hasattr(config, "workerinput") else options.results
     results_path = _results_path(results, info) if results else None
-    if results_path is not None and not hasattr(config, "workerinput"):
+    if results_path is not None:
         _check_writable(results_path)
     return State(
         run_info=info,
