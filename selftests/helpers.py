@@ -15,6 +15,7 @@ from anonmap import suite
 from anonmap.catalogue import behaviours
 from anonmap.probe import Capability, CapabilityState, RunInfo, probe
 from anonmap.results import Record, document, write_atomically
+from anonmap.tomlread import loads
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -97,6 +98,18 @@ def write_results(path: Path, os_name: str, outcomes: dict[str, str]) -> Path:
     )
     write_atomically(path, content)
     return path
+
+
+def persona_launcher(manifest: Path, build_dir: Path) -> list[str]:
+    """The launcher command that makes this Linux answer like the persona's platform (its
+    [launch] table: a seccomp program, shim rules built into ``build_dir``)."""
+    launch = loads(manifest.read_text())["launch"]
+    command = [str(REPO / "selftests" / "emulation" / "launch.py")]
+    if "seccomp" in launch:
+        command += ["--seccomp", launch["seccomp"]]
+    if launch.get("shim"):
+        command += ["--shim", ",".join(launch["shim"]), "--build-dir", str(build_dir)]
+    return [*command, "--"]
 
 
 def anonmap_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,6 +69,19 @@ def _run(copy: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _records(tmp_path: Path) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = json.loads((tmp_path / "results.json").read_text())["records"]
+    return records
+
+
+def _of_new_behaviour(records: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    return {
+        r["case"]: (r["verdict"], r["observed"])
+        for r in records
+        if r["behaviour"] == "zero-fill-after-another"
+    }
+
+
 @pytest.mark.skipif(
     sys.platform != "linux", reason="unsupported: the shipped Linux profile is the baseline here"
 )
@@ -79,12 +93,8 @@ def test_a_new_behaviour_is_one_catalogue_entry_and_one_test_file(tmp_path: Path
     (copy / "tests" / "test_zero_fill_after_another.py").write_text(NEW_TEST)
     done = _run(copy, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    records = json.loads((tmp_path / "results.json").read_text())["records"]
-    new = {
-        r["case"]: (r["verdict"], r["observed"])
-        for r in records
-        if r["behaviour"] == "zero-fill-after-another"
-    }
+    records = _records(tmp_path)
+    new = _of_new_behaviour(records)
     assert new == {
         case: ("unprofiled", "zero")
         for case in ("libc-private", "libc-shared", "python-private", "python-shared")
@@ -102,9 +112,56 @@ def test_a_broken_catalogue_stops_the_run_before_any_check(tmp_path: Path) -> No
     copy = _copy(tmp_path)
     catalogue = copy / "src" / "anonmap" / "data" / "behaviours.toml"
     catalogue.write_text(
-        catalogue.read_text().replace('api = ["libc", "python"]', 'api = ["libc", "pyhton"]', 1)
+        catalogue.read_text().replace(
+            'api = ["libc", "python", "syscall"]', 'api = ["libc", "pyhton", "syscall"]', 1
+        )
     )
     done = _run(copy, tmp_path)
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
     assert "invalid catalogue" in done.stderr and "'pyhton'" in done.stderr
     assert not (tmp_path / "results.json").exists()
+
+
+SYSCALL_BEHAVIOUR = NEW_BEHAVIOUR.replace('api = ["libc", "python"]', 'api = ["libc", "python", "syscall"]')
+
+#: The observer's half of the new behaviour: what its Python check does, with raw calls.
+NEW_CHECK = """
+static void check_zero_fill_after_another(const signed char *p)
+{
+    int flags = sharing_flag(p) | OBS_MAP_ANON;
+    store(map(page, OBS_PROT_READ | OBS_PROT_WRITE, flags, -1, 0), "first", 5);
+    observed(content(map(page, OBS_PROT_READ | OBS_PROT_WRITE, flags, -1, 0), page), "");
+}
+"""
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux", reason="unsupported: the observer is built and run on Linux here"
+)
+def test_the_observer_cannot_forget_a_behaviour_given_the_syscall_api(tmp_path: Path) -> None:
+    if shutil.which("cc") is None:
+        pytest.skip("unsupported: no C compiler (cc) to build the observer")
+    copy = _copy(tmp_path)
+    catalogue = copy / "src" / "anonmap" / "data" / "behaviours.toml"
+    catalogue.write_text(catalogue.read_text() + SYSCALL_BEHAVIOUR)
+    (copy / "tests" / "test_zero_fill_after_another.py").write_text(NEW_TEST)
+    # Without its C check the observer does not build: every syscall case is an error naming it.
+    done = _run(copy, tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    syscall = [r for r in _records(tmp_path) if r["params"].get("api") == "syscall"]
+    assert syscall and {r["verdict"] for r in syscall} == {"error"}
+    assert all("check_zero_fill_after_another" in r["detail"] for r in syscall)
+    # With it, the new behaviour's observer cases run like its Python ones.
+    source = copy / "src" / "anonmap" / "data" / "observer" / "observer.c"
+    marker = "/* ---- running the cases"
+    source.write_text(source.read_text().replace(marker, NEW_CHECK + "\n" + marker, 1))
+    done = _run(copy, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = _records(tmp_path)
+    new = _of_new_behaviour(records)
+    assert new == {
+        case: ("unprofiled", "zero")
+        for case in (
+            f"{api}-{sharing}" for api in ("libc", "python", "syscall") for sharing in ("private", "shared")
+        )
+    }

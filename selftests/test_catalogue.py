@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from anonmap.calls import APIS
+from anonmap.calls import APIS, OBSERVER_API
 from anonmap.catalogue import CatalogueError, behaviours, load
 
 TEXT = resources.files("anonmap").joinpath("data/behaviours.toml").read_text()
@@ -31,7 +31,7 @@ def test_every_value_a_case_takes_is_declared_with_its_meaning() -> None:
 
 
 def test_a_misspelt_value_is_refused_naming_file_line_and_key() -> None:
-    text = TEXT.replace('api = ["libc", "python"]', 'api = ["libc", "pyhton"]', 1)
+    text = TEXT.replace('api = ["libc", "python", "syscall"]', 'api = ["libc", "pyhton", "syscall"]', 1)
     (problem,) = _problems(text)
     line = _line_of(text, '"pyhton"')
     assert problem.startswith(f"behaviours.toml:{line}: ") and "key 'api': 'pyhton'" in problem
@@ -50,7 +50,7 @@ def test_an_undeclared_parameter_and_an_unknown_capability_are_refused() -> None
 
 
 def test_the_api_values_are_the_call_interfaces_anonmap_has() -> None:
-    assert set(behaviours()["zero-fill"].glossary["api"].values) == set(APIS)
+    assert set(behaviours()["zero-fill"].glossary["api"].values) == {*APIS, OBSERVER_API}
     text = TEXT.replace('python = "CPython\'s mmap.mmap"', 'python = "CPython\'s mmap.mmap", rust = "?"', 1)
     assert any("must be the call interfaces" in p for p in _problems(text))
 

@@ -13,21 +13,10 @@ import pytest
 
 from anonmap.catalogue import behaviours
 from anonmap.emulation import load_emulation
-from anonmap.tomlread import loads
 from selftests.emulation import seccomp
-from selftests.helpers import REPO, run_suite
+from selftests.helpers import REPO, persona_launcher, run_suite
 
 PERSONAS = sorted((REPO / "selftests" / "emulation" / "personas").glob("*.toml"))
-
-
-def _launcher(manifest: Path, build_dir: Path) -> list[str]:
-    launch = loads(manifest.read_text())["launch"]
-    command = [str(REPO / "selftests" / "emulation" / "launch.py")]
-    if "seccomp" in launch:
-        command += ["--seccomp", launch["seccomp"]]
-    if launch.get("shim"):
-        command += ["--shim", ",".join(launch["shim"]), "--build-dir", str(build_dir)]
-    return [*command, "--"]
 
 
 @pytest.mark.skipif(platform.system() != "Linux", reason="unsupported: emulation runs on Linux")
@@ -41,7 +30,7 @@ def test_persona_passes_every_emulated_case(manifest: Path, tmp_path: Path) -> N
     run = run_suite(
         tmp_path,
         ["-n", "0", f"--anonmap-emulated-by={manifest}"],
-        launcher=_launcher(manifest, tmp_path),
+        launcher=persona_launcher(manifest, tmp_path),
     )
     assert run.results is not None, run.output
     assert run.results["emulation"]["platform"] == emulation.platform

@@ -2,7 +2,7 @@
 
     PATH="$(python3 tools/bare_path.py DIR)" python3 -m tox -e selftest,lint
 
-DIR is filled with links to every program on PATH except clang, musl-gcc, Chromium and qemu,
+DIR is filled with links to every program on PATH except clang, lld, musl-gcc, Chromium and qemu,
 so the README's commands can be tried, on a machine that has those, as on one with only
 Python, pip and gcc. Whatever the project does without them must be skipped with the reason,
 never failed.
@@ -16,7 +16,18 @@ import sys
 from pathlib import Path
 
 #: The optional tools, by the names they are found under.
-OPTIONAL = ("clang", "clang-*", "clang++*", "musl-gcc", "chromium*", "chromedriver", "qemu-*")
+OPTIONAL = (
+    "clang",
+    "clang-*",
+    "clang++*",
+    "*lld",
+    "*lld-*",
+    "ld64.lld*",
+    "musl-gcc",
+    "chromium*",
+    "chromedriver",
+    "qemu-*",
+)
 
 
 def is_optional(name: str) -> bool:

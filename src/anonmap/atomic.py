@@ -48,10 +48,11 @@ class Staged:
     behind, when the destination cannot be written.
     """
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, content: str | bytes, executable: bool = False) -> None:
         self.path = path
         # Encoding first: text that cannot be encoded fails before anything exists on disk.
-        self._data = text.encode("utf-8")
+        self._data = content.encode("utf-8") if isinstance(content, str) else content
+        self._mode = 0o777 if executable else 0o666
         self._handle: int | None = None
         self._rename: tuple[str, Path] | None = None
         """The finished temporary file and the file it replaces."""
@@ -66,7 +67,7 @@ class Staged:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
         try:
             # mkstemp makes the file private; give it the mode an ordinary open() would.
-            os.fchmod(handle, 0o666 & ~_umask())
+            os.fchmod(handle, self._mode & ~_umask())
             _write_all(handle, self._data)
             os.fsync(handle)
         except BaseException:

@@ -187,6 +187,9 @@ def _python_errors() -> Iterator[None]:
 #: The call interfaces, by their name in case ids (the catalogue's ``api`` parameter): each
 #: maps anonymous or file memory and hands back a ``Region``.
 APIS: dict[str, Callable[..., Region]] = {"libc": map_libc, "python": map_python}
+#: The call interface whose cases run out of process, in the freestanding observer (raw system
+#: calls, no libc: ``anonmap.observer``), and are judged from what it printed.
+OBSERVER_API = "syscall"
 
 
 def map_region(

@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Mapping
 from importlib import resources
 
-from anonmap.calls import APIS
+from anonmap.calls import APIS, OBSERVER_API
 from anonmap.probe import Capability
 from anonmap.tomlread import Lines, TOMLDecodeError, loads
 
@@ -128,10 +128,11 @@ def _glossary(raw: object, check: _Checker) -> dict[str, Parameter]:
             bare = False
         found[name] = Parameter(name, str(meaning), dict(values), bare)
     api = found.get("api")
-    if api is not None and set(api.values) != set(APIS):
+    known = [*APIS, OBSERVER_API]
+    if api is not None and set(api.values) != set(known):
         check.problem(
             check.lines.key(check.lines.table("parameter.api"), "values"),
-            f"[parameter.api]: key 'values': {', '.join(sorted(api.values))} must be the call interfaces anonmap.calls.APIS has ({', '.join(APIS)})",
+            f"[parameter.api]: key 'values': {', '.join(sorted(api.values))} must be the call interfaces anonmap.calls has ({', '.join(known)})",
         )
     return found
 

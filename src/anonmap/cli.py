@@ -2,7 +2,7 @@
 
 Exit status: 0 done; 1 ``diff`` found differences; 2 bad arguments; 3 an input file cannot be
 used; 4 an output file cannot be written; 5 ``merge`` wrote its outputs, but an expected platform
-has no results. ``scan`` exits 1 when it has findings, as ``diff`` does for differences. Output files are written whole or not at all.
+has no results; 6 ``observer`` could not build the observer. ``scan`` exits 1 when it has findings, as ``diff`` does for differences. Output files are written whole or not at all.
 """
 
 from __future__ import annotations
@@ -13,21 +13,22 @@ import io
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from anonmap import scan
+from anonmap import observer, scan
 from anonmap.atomic import Staged
 from anonmap.probe import describe, probe
-from anonmap.profiles import profile_paths
+from anonmap.profiles import ProfileError, find_profile, profile_paths
 from anonmap.reporting import atlas, diff, documented, draft, html, markdown
 from anonmap.reporting import findings as findings_report
 from anonmap.reporting.expected import WorkflowError, from_workflow
 from anonmap.reporting.matrix import build
 from anonmap.reporting.runs import Absent, InputError, Run, absent, merged, read, read_inputs
 
-EXIT_DIFFERENT, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_MISSING = 1, 2, 3, 4, 5
+EXIT_DIFFERENT, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_MISSING, EXIT_BUILD = 1, 2, 3, 4, 5, 6
 
 
 class OutputError(Exception):
@@ -47,6 +48,14 @@ def _cannot_write(path: Path | str, error: OSError) -> OutputError:
 def write_whole(path: Path, text: str) -> None:
     try:
         _staged.append(Staged(path, text))
+    except OSError as error:
+        raise _cannot_write(path, error) from error
+
+
+def write_binary(path: Path, data: bytes) -> None:
+    """An executable, put in place whole like every other output."""
+    try:
+        _staged.append(Staged(path, data, executable=True))
     except OSError as error:
         raise _cannot_write(path, error) from error
 
@@ -183,12 +192,82 @@ def cmd_draft(args: argparse.Namespace) -> int:
     return 0
 
 
+#: A cross build of the observer: one compile and link.
+_BUILD_TIME_LIMIT = 300.0
+
+
+def cmd_observer(args: argparse.Namespace) -> int:
+    """Build the freestanding observer for this machine or, with clang and lld, for a target."""
+    host = probe()
+    os_name = observer.TARGETS[args.target] if args.target else host.os
+    arch = args.target.split("-", 1)[0] if args.target else host.arch
+    directory = _profiles_dir(args.profiles)
+    try:
+        profile = find_profile(
+            directory, documented.run_info_for(os_name, documented.Target(arch=arch)), os_name
+        )
+    except ProfileError as error:
+        raise InputError(str(error).splitlines()[0]) from error
+    constants = {
+        name: constant.value
+        for name, constant in (
+            profile.constant_values(documented.run_info_for(os_name, documented.Target(arch=arch)))
+            if profile
+            else {}
+        ).items()
+        if name in observer.PROFILE_CONSTANTS
+    }
+    compiler = args.cc or ("clang" if args.target else "cc")
+    name = f"anonmap-observer-{args.target or f'{os_name}-{arch}'}"
+    output = (
+        args.output / name
+        if str(args.output).endswith(("/", os.sep)) or args.output.is_dir()
+        else args.output
+    )
+    with tempfile.TemporaryDirectory(prefix="anonmap-observer-") as build_dir:
+        built = observer.build(compiler, Path(build_dir), constants, _BUILD_TIME_LIMIT, args.target)
+        if built.path is None:
+            print(f"anonmap: the observer did not build: {built.problem}", file=sys.stderr)
+            return EXIT_BUILD
+        write_binary(output, built.path.read_bytes())
+    print(
+        f"{output}: the observer for {args.target or 'this machine'}; run it there as: {name} [--on real|vm|emulator] > observations.jsonl"
+    )
+    return 0
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
     info = probe()
     sys.stdout.write(
         json.dumps(info.to_json(), indent=1) + "\n" if args.json else "\n".join(describe(info)) + "\n"
     )
     return 0
+
+
+def _add_observer(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    building = commands.add_parser(
+        "observer",
+        help="build the freestanding observer (no libc) for this machine or another target, to judge its observations here",
+    )
+    building.add_argument(
+        "--target",
+        choices=sorted(observer.TARGETS),
+        help="cross-build for this target with clang and lld (default: this machine, with cc)",
+    )
+    building.add_argument(
+        "--cc", metavar="COMPILER", help="the C compiler (default: clang for --target, else cc)"
+    )
+    building.add_argument(
+        "--output",
+        type=Path,
+        default=Path("."),
+        metavar="PATH",
+        help="the binary's path; a directory gets anonmap-observer-<target> (default: .)",
+    )
+    building.add_argument(
+        "--profiles", type=Path, metavar="DIR", help="where the target's profile is read (as for diff)"
+    )
+    building.set_defaults(run=cmd_observer)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -304,6 +383,8 @@ def parser() -> argparse.ArgumentParser:
         "--output", type=Path, metavar="PATH", help="write the draft here (default: stdout)"
     )
     drafting.set_defaults(run=cmd_draft)
+
+    _add_observer(commands)
 
     probing = commands.add_parser("probe", help="describe this host as the suite sees it")
     probing.add_argument("--json", action="store_true", help="the full run_info as JSON")

@@ -31,6 +31,13 @@ class Constants:
         value = getattr(mmap, name, None)
         return value if isinstance(value, int) else None
 
+    def known(self, name: str) -> int | None:
+        """``value``, or None where neither the mmap module nor the profile defines the name."""
+        try:
+            return self.value(name)
+        except Absent:
+            return None
+
     def value(self, name: str) -> int:
         module = self.module_value(name)
         if module is not None:

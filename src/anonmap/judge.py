@@ -9,7 +9,8 @@ from typing import NoReturn
 
 import pytest
 
-from anonmap import catalogue, isolate
+from anonmap import catalogue, isolate, observations, observer
+from anonmap.calls import OBSERVER_API
 from anonmap.constants import Constants
 from anonmap.probe import SECCOMP
 from anonmap.profiles import Expectation
@@ -84,6 +85,11 @@ class Judge:
 
     def _check_capabilities(self) -> None:
         info = self._state.run_info
+        found = self._state.observations
+        if found is not None and self.case.params.get("api") != OBSERVER_API:
+            self.unsupported(
+                f"not observed: {found.source} holds the observer's ({OBSERVER_API} api) cases alone"
+            )
         emulation = self._state.emulation
         if emulation is not None and not emulation.covers(self.case):
             self.unsupported(
@@ -111,6 +117,37 @@ class Judge:
         ``sandbox_errnos``: the errnos a sandbox's refusal reaches that program as."""
         self._check_capabilities()
         self._judge(isolate.Isolated(outcome, detail), sandbox_errnos)
+
+    def observer_finding(self) -> observations.Finding:
+        """What the freestanding observer found for this (syscall api) case: from the
+        observations file this run judges, or from building and running it here once."""
+        self._check_capabilities()
+        found = self._state.observations
+        if found is None:
+            constants = tuple(
+                (name, value)
+                for name in observer.PROFILE_CONSTANTS
+                if (value := self.constants.known(name)) is not None
+            )
+            info = self._state.run_info
+            local = observations.here(
+                tuple(self.compilers().items()), info.os, self.arch, constants, self.time_limit
+            )
+            if local.unsupported:
+                self.unsupported(local.unsupported)
+            if local.error or local.observations is None:
+                self.harness_error(local.error)
+            found = local.observations
+        return found.findings[observer.label(self.case)]
+
+    def harness_error(self, detail: str) -> NoReturn:
+        """The harness broke (not the platform): record an error and fail the test."""
+        self._record(Verdict.ERROR, "", detail, self._expectation())
+        info = self._state.run_info
+        pytest.fail(
+            f"harness error in {self.case.behaviour}[{self.case.id}] on {info.os} {info.release} {info.arch}:\n{detail}",
+            pytrace=False,
+        )
 
     @property
     def time_limit(self) -> float:

@@ -41,6 +41,14 @@ def _directory(text: str) -> str:
     return text
 
 
+def _observations_file(text: str) -> str:
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(
+            f"expected an observations file the anonmap observer printed (see the README), got {text!r}"
+        )
+    return text
+
+
 def _label(text: str) -> str:
     if not text or not text.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise argparse.ArgumentTypeError(
@@ -81,6 +89,12 @@ _SPECS = (
         "this run emulates another platform (see anonmap.emulation); cases the manifest does not list are reported unsupported",
     ),
     _Spec(
+        "observations",
+        "FILE",
+        "judge the syscall api's cases from this file, which the observer printed on another system; every other case is unsupported",
+        _observations_file,
+    ),
+    _Spec(
         "time-limit",
         "SECONDS",
         f"time limit of one check, and of one compiler or program run (default: {isolate.DEFAULT_TIME_LIMIT:g})",
@@ -109,6 +123,7 @@ class Options:
     profiles: str | None
     label: str | None
     emulated_by: str | None
+    observations: str | None
     time_limit: float
 
 

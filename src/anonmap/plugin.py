@@ -8,7 +8,8 @@ from collections.abc import Generator
 
 import pytest
 
-from anonmap import catalogue, options
+from anonmap import catalogue, observer, options
+from anonmap.calls import OBSERVER_API
 from anonmap.judge import PROPERTY, Judge
 from anonmap.probe import describe
 from anonmap.reporter import Reporter
@@ -24,7 +25,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "behaviour(id): the catalogue behaviour a test checks; parametrised with its cases"
+        "markers",
+        f"behaviour(id): the catalogue behaviour a test checks; parametrised with its cases but the {OBSERVER_API} api's",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"observer: parametrised with every case of the {OBSERVER_API} api, which the observer makes",
     )
     chosen = options.read(config)
     if chosen is None:
@@ -42,11 +48,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A behaviour's test runs its cases here, in Python; the observer's test runs the cases
+    the freestanding observer makes (every behaviour's syscall api cases)."""
     marker = metafunc.definition.get_closest_marker("behaviour")
-    if marker is None:
-        return
-    cases = catalogue.cases(marker.args[0])
-    metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+    if marker is not None:
+        cases = tuple(c for c in catalogue.cases(marker.args[0]) if c.params.get("api") != OBSERVER_API)
+        metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+    elif metafunc.definition.get_closest_marker("observer") is not None:
+        cases = observer.cases()
+        metafunc.parametrize("case", cases, ids=[observer.label(c) for c in cases])
 
 
 _JUDGE = pytest.StashKey[Judge]()

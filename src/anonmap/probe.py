@@ -285,3 +285,38 @@ def describe(info: RunInfo) -> list[str]:
         f"{info.libc} {info.libc_version}, Python {info.python}, page {info.page_size}",
         f"anonmap: compatibility layer: {compat}; missing capabilities: {', '.join(missing) or 'none'}",
     ]
+
+
+def observed(
+    uname: Mapping[str, str],
+    page_size: int,
+    abi_release: str,
+    capabilities: Mapping[str, tuple[bool, str]],
+    compat: tuple[str, ...],
+) -> RunInfo:
+    """Describe the system an observations file was made on, from what the observer reported
+    of it (``anonmap.observations``): no libc, Python or compiler took part there."""
+    names = os.uname_result((uname["sysname"], "", uname["release"], uname["version"], uname["machine"]))
+    os_name = _os_name(names)
+    states = {cap.value: cap for cap in Capability}
+    return RunInfo(
+        os=os_name,
+        release=names.version if os_name == "illumos" else names.release,
+        kernel=names.release,
+        binary_abi=abi_release,
+        arch=_ARCH_ALIASES.get(names.machine.lower(), names.machine.lower()),
+        libc="none",
+        libc_version="",
+        python="",
+        page_size=page_size,
+        compat=compat,
+        rlimit_as=None,
+        rlimit_data=None,
+        compilers={},
+        capabilities={
+            **{states[name]: CapabilityState(*state) for name, state in capabilities.items()},
+            Capability.C_COMPILER: CapabilityState(
+                False, "observations made elsewhere: no compiler was asked (probe: c-compiler)"
+            ),
+        },
+    )

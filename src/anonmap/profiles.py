@@ -15,13 +15,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from anonmap import outcomes
+from anonmap.calls import APIS, OBSERVER_API
 from anonmap.catalogue import Behaviour, Case, behaviours
 from anonmap.conditions import condition_errors, holds
 from anonmap.probe import RunInfo
 from anonmap.tomlread import Lines, TOMLDecodeError, loads
 
 _TOP_LEVEL = {"platform", "constant", "expect"}
-_PLATFORM_KEYS = {"os", "title", "sources"}
+_PLATFORM_KEYS = {"os", "title", "sources", "unavailable"}
 _EXPECT_KEYS = {"behaviour", "case", "outcome", "cite", "note", "when", "known"}
 _KNOWN_KEYS = {"observed", "bug"}
 _CONSTANT_KEYS = {"name", "value", "cite", "note", "when"}
@@ -77,10 +78,16 @@ class Profile:
     shared: tuple[Profile, ...] = ()
     """Facts true on every platform (``platforms/shared/*.toml``), consulted where none of this
     profile's own entries applies: a platform's entry always overrides a shared one."""
+    unavailable: Mapping[str, Expectation] = dataclasses.field(default_factory=dict)
+    """The call interfaces this platform does not have ([platform] unavailable, by api): their
+    cases are 'unknown' here, with the reason, whatever the entries say of the other apis."""
 
     def expectation(self, case: Case, info: RunInfo) -> Expectation | None:
         """The entry that decides ``case`` on this run, or None where none applies: this
         profile's most specific applicable entry, else the shared facts'."""
+        api = self.unavailable.get(case.params.get("api", ""))
+        if api is not None:
+            return dataclasses.replace(api, behaviour=case.behaviour)
         own = self._own_expectation(case, info)
         if own is not None:
             return own
@@ -287,6 +294,7 @@ def load_profile(path: Path) -> Profile:
     platform = document.get("platform")
     platform_line = lines.table("platform")
     os_names: tuple[str, ...] = ()
+    unavailable: dict[str, Expectation] = {}
     title = ""
     sources: tuple[str, ...] = ()
     if not isinstance(platform, dict):
@@ -298,6 +306,9 @@ def load_profile(path: Path) -> Profile:
                 f"[platform]: unknown key {key!r} (allowed: {', '.join(sorted(_PLATFORM_KEYS))})",
             )
         os_names = strings(platform.get("os")) or ()
+        unavailable = _unavailable(
+            platform.get("unavailable", {}), lines.key(platform_line, "unavailable"), checker, path
+        )
         if not os_names:
             checker.problem(
                 lines.key(platform_line, "os"),
@@ -318,7 +329,33 @@ def load_profile(path: Path) -> Profile:
     ]
     if checker.problems:
         raise ProfileError(checker.problems)
-    return Profile(path.stem, path, os_names, title, sources, tuple(expectations), tuple(constants))
+    return Profile(
+        path.stem,
+        path,
+        os_names,
+        title,
+        sources,
+        tuple(expectations),
+        tuple(constants),
+        unavailable=unavailable,
+    )
+
+
+def _unavailable(value: object, line: int, checker: Checker, path: Path) -> dict[str, Expectation]:
+    """[platform] unavailable: each api the platform lacks, with why (one sentence)."""
+    known = {*APIS, OBSERVER_API}
+    if not isinstance(value, dict) or not all(isinstance(v, str) and v.strip() for v in value.values()):
+        checker.problem(line, "[platform]: key 'unavailable' must map each api the platform lacks to why")
+        return {}
+    for api in sorted(set(value) - known):
+        checker.problem(
+            line, f"[platform]: key 'unavailable': {api!r} is not an api (known: {', '.join(sorted(known))})"
+        )
+    return {
+        api: Expectation(line, {"api": (api,)}, {}, (), reason, "", outcomes.UNKNOWN, path=path)
+        for api, reason in value.items()
+        if api in known
+    }
 
 
 def uncovered(profile: Profile) -> dict[str, list[str]]:
@@ -328,7 +365,10 @@ def uncovered(profile: Profile) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for behaviour in behaviours().values():
         missing = [
-            case.id for case in behaviour.cases if not any(case.matches(e.behaviour, e.case) for e in entries)
+            case.id
+            for case in behaviour.cases
+            if case.params.get("api") not in profile.unavailable
+            and not any(case.matches(e.behaviour, e.case) for e in entries)
         ]
         if missing:
             found[behaviour.id] = missing

@@ -99,6 +99,8 @@ class Reporter:
             state.emulation.to_json() if state.emulation else None,
         )
         content["label"] = state.label
+        if state.observations is not None:
+            content["observed_on"] = state.observations.observed_on()
         content["complete"] = not incomplete
         if incomplete:
             content["incomplete_reason"] = incomplete

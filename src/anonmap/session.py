@@ -17,6 +17,7 @@ import pytest
 from anonmap import catalogue, headroom, reaping
 from anonmap.constants import Constants
 from anonmap.emulation import Emulation, load_emulation
+from anonmap.observations import Observations, ObservationsError, load
 from anonmap.options import Options
 from anonmap.probe import RunInfo, probe
 from anonmap.profiles import Profile, ProfileError, find_profile
@@ -38,6 +39,8 @@ class State:
     """Where this process writes the results: None when it writes none (an xdist worker)."""
     started_at: str
     label: str | None = None
+    observations: Observations | None = None
+    """What the observer saw on another system, when this run judges that instead of here."""
     notes: list[str] = dataclasses.field(default_factory=list)
     """Lines the header adds about how this run had to adapt to its environment."""
     records: dict[str, Record] = dataclasses.field(default_factory=dict)
@@ -91,7 +94,8 @@ def start(config: pytest.Config, options: Options) -> State:
     if not hasattr(config, "workerinput"):
         _check_memory()
     serial_note = _serial_if_threads_refused(config)
-    info = probe()
+    found = _observations(options.observations)
+    info = probe() if found is None else found.run_info()
     directory = Path(options.profiles or config.rootpath / "platforms")
     manifest = options.emulated_by
     try:
@@ -121,8 +125,18 @@ def start(config: pytest.Config, options: Options) -> State:
         results_path=results_path,
         started_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         label=options.label,
+        observations=found,
         notes=[serial_note] if serial_note else [],
     )
+
+
+def _observations(option: str | None) -> Observations | None:
+    if option is None:
+        return None
+    try:
+        return load(Path(option))
+    except ObservationsError as error:
+        raise pytest.UsageError(f"anonmap: --anonmap-observations: {error}") from error
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -189,6 +203,12 @@ def _check_writable(path: Path) -> None:
 
 def profile_line(state: State) -> str:
     """The header line saying which profile judges this run, and how."""
+    if state.observations is not None:
+        where = state.observations.observed_on()
+        return (
+            f"anonmap: OBSERVATIONS from {where['file']} ({where['by']}, on: {where['on']}) judged against "
+            f"{state.profile.name if state.profile else 'no profile'}; cases the observer does not make are unsupported"
+        )
     if state.emulation is not None and state.profile is not None:
         return (
             f"anonmap: EMULATED {state.profile.name} on {state.run_info.os} by persona "

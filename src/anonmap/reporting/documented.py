@@ -34,7 +34,8 @@ class Target:
     arch: str = "x86_64"
 
 
-def _run_info(os_name: str, target: Target) -> RunInfo:
+def run_info_for(os_name: str, target: Target) -> RunInfo:
+    """The run a profile is read for when it documents ``target`` (no machine observed)."""
     libc = "glibc" if os_name == "linux" else f"{os_name}-libc"
     return RunInfo(
         os=os_name,
@@ -57,7 +58,7 @@ def _run_info(os_name: str, target: Target) -> RunInfo:
 def documented(profile: Profile, target: Target) -> Run:
     """The run the profile describes: every case with its documented outcome, nothing observed."""
     os_name = profile.os[0]
-    info = _run_info(os_name, target)
+    info = run_info_for(os_name, target)
     records = []
     for behaviour in behaviours().values():
         for case in behaviour.cases:
@@ -99,7 +100,7 @@ def platform(name: str, directory: Path, target: Target) -> Run:
             f"{name}: neither a results file nor a profile in {directory} (profiles: {available})"
         )
     try:
-        profile = find_profile(directory, _run_info(name, target), name)
+        profile = find_profile(directory, run_info_for(name, target), name)
     except ProfileError as error:
         raise InputError(str(error).splitlines()[0]) from error
     assert profile is not None  # find_profile by name raises rather than returning None

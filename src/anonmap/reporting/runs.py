@@ -36,7 +36,9 @@ _MAX_DIGITS = 40
 
 _REQUIRED = ("schema", "started_at", "run_info", "profile", "emulation", "counts", "records")
 # Written by the suite since it learnt to label runs and to say when one was cut short.
-_OPTIONAL = ("label", "complete", "incomplete_reason")
+# And since it learnt to judge the freestanding observer's observations made elsewhere.
+_OPTIONAL = ("label", "complete", "incomplete_reason", "observed_on")
+_OBSERVED_ON = ("by", "on", "file")
 _PROFILE = ("name", "title", "path")
 _EMULATION = ("persona", "platform", "description")
 _IDENTITY = ("os", "release", "arch")
@@ -69,6 +71,9 @@ class Run:
     incomplete_reason: str = ""
     documented: bool = False
     """Made from a profile, not a run: its records hold documented outcomes, none observed."""
+    observed_on: Mapping[str, str] | None = None
+    """Where the observer made the observations this run judged (by, on, file); None when the
+    run observed its own machine."""
 
     @property
     def os(self) -> str:
@@ -100,6 +105,8 @@ class Run:
         """Real, emulated, judged against another platform's profile, or only documented."""
         if self.documented:
             return "documented only"
+        if self.observed_on:
+            return f"observed by {self.observed_on['by']} on {self.observed_on['on']}"
         if self.emulation:
             return f"emulated ({self.emulation['persona']})"
         if self.overridden and self.profile:
@@ -132,6 +139,8 @@ class Run:
             content["complete"] = False
         if self.incomplete_reason:
             content["incomplete_reason"] = self.incomplete_reason
+        if self.observed_on:
+            content["observed_on"] = dict(self.observed_on)
         return content
 
 
@@ -275,6 +284,7 @@ def _checked_run(source: str, data: dict[str, Any]) -> Run:
         _ci_label(data.get("label")),
         complete,
         reason,
+        observed_on=_object_of_text("observed_on", data.get("observed_on"), _OBSERVED_ON),
     )
 
 

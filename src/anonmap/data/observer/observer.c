@@ -1,0 +1,1014 @@
+/*
+ * anonmap's freestanding observer: the catalogue's system-call-level cases, asked of the kernel
+ * directly, with no libc, so that a system without Python (a new kernel or libOS, a bare
+ * release image, a board) can be observed and the observations judged elsewhere.
+ *
+ * Each case runs in a forked child with a time limit, as the Python checks do, and does what
+ * its Python check does (the tests directory) with the same lengths, patterns and descriptor numbers.
+ * The case list is generated from the catalogue (anonmap.observer writes cases.h), so a
+ * behaviour given the syscall api cannot be left out: its check_<id> function is named there.
+ *
+ * Output, one JSON object per line: a header (what the observer knows of the system), one
+ * record per case, and an end record with the count, so a truncated file is told apart.
+ *
+ * Usage: observer [--on real|vm|emulator] [--time-limit-ms N] [--list]
+ */
+#include "abi.h"
+#include "cases.h"
+
+/* The compiler may emit calls to these for struct copies and array initialisers. */
+void *memset(void *to, int byte, obs_size count)
+{
+    unsigned char *p = to;
+    while (count--)
+        *p++ = (unsigned char)byte;
+    return to;
+}
+
+void *memcpy(void *to, const void *from, obs_size count)
+{
+    unsigned char *p = to;
+    const unsigned char *q = from;
+    while (count--)
+        *p++ = *q++;
+    return to;
+}
+
+void *memmove(void *to, const void *from, obs_size count)
+{
+    unsigned char *p = to;
+    const unsigned char *q = from;
+    if (p < q)
+        return memcpy(to, from, count);
+    while (count--)
+        p[count] = q[count];
+    return to;
+}
+
+int memcmp(const void *a, const void *b, obs_size count)
+{
+    const unsigned char *p = a, *q = b;
+    for (; count; count--, p++, q++)
+        if (*p != *q)
+            return *p < *q ? -1 : 1;
+    return 0;
+}
+
+static obs_size text_length(const char *text)
+{
+    obs_size n = 0;
+    while (text[n])
+        n++;
+    return n;
+}
+
+static int same_text(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
+static int starts_with(const char *text, const char *prefix)
+{
+    while (*prefix)
+        if (*text++ != *prefix++)
+            return 0;
+    return 1;
+}
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+static char out_buffer[1 << 16];
+static obs_size out_used;
+
+static void out_flush(void)
+{
+    obs_size done = 0;
+    while (done < out_used) {
+        long wrote = obs_syscall(SYS_write, 1, (long)(out_buffer + done), (long)(out_used - done), 0, 0, 0);
+        if (wrote <= 0)
+            obs_exit(3);
+        done += (obs_size)wrote;
+    }
+    out_used = 0;
+}
+
+static void out_bytes(const char *bytes, obs_size count)
+{
+    while (count--) {
+        if (out_used == sizeof out_buffer)
+            out_flush();
+        out_buffer[out_used++] = *bytes++;
+    }
+}
+
+static void out_text(const char *text) { out_bytes(text, text_length(text)); }
+
+static void out_number(long value)
+{
+    char digits[24];
+    int n = 0;
+    unsigned long magnitude = value < 0 ? 0UL - (unsigned long)value : (unsigned long)value;
+    if (value < 0)
+        out_text("-");
+    do {
+        digits[n++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    while (n)
+        out_bytes(&digits[--n], 1);
+}
+
+/* A JSON string: quotes, backslashes, control and non-ASCII bytes escaped. */
+static void out_string(const char *text, obs_size most)
+{
+    static const char hex[] = "0123456789abcdef";
+    out_text("\"");
+    for (obs_size i = 0; i < most && text[i]; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '"' || c == '\\') {
+            char escaped[2] = {'\\', (char)c};
+            out_bytes(escaped, 2);
+        } else if (c < 0x20 || c >= 0x7f) {
+            char escaped[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            out_bytes(escaped, 6);
+        } else {
+            out_bytes((const char *)&c, 1);
+        }
+    }
+    out_text("\"");
+}
+
+static void out_field(const char *key, const char *value)
+{
+    out_string(key, 64);
+    out_text(": ");
+    out_string(value, 4096);
+}
+
+/* ---- what a check reports --------------------------------------------------------------- */
+
+/* A check runs in a child and ends by sending one message through this pipe:
+ * "<kind>\n<outcome>\n<detail>", kind being outcome, unsupported or harness. */
+static int result_fd = -1;
+static obs_size page;
+static char **environment;
+
+static char message[1024];
+static obs_size message_used;
+
+static void add(const char *text)
+{
+    while (*text && message_used < sizeof message - 1)
+        message[message_used++] = *text++;
+}
+
+static void send_and_exit(void)
+{
+    obs_size done = 0;
+    while (done < message_used) {
+        long wrote = obs_syscall(SYS_write, result_fd, (long)(message + done), (long)(message_used - done), 0, 0, 0);
+        if (wrote <= 0)
+            obs_exit(70);
+        done += (obs_size)wrote;
+    }
+    obs_exit(0);
+}
+
+static const char *named(const struct obs_name *table, int number, const char *prefix, char *spare)
+{
+    for (; table->name; table++)
+        if (table->number == number)
+            return table->name;
+    /* An unnamed number reads as prefix followed by it, e.g. E133. */
+    int n = 0, digits = 0;
+    while (prefix[n])
+        spare[n] = prefix[n], n++;
+    for (int v = number; v; v /= 10)
+        digits++;
+    if (!digits)
+        digits = 1;
+    for (int i = digits - 1, v = number; i >= 0; i--, v /= 10)
+        spare[n + i] = (char)('0' + v % 10);
+    spare[n + digits] = 0;
+    return spare;
+}
+
+static const char *errno_name(long number)
+{
+    static char spare[24];
+    return named(obs_errnos, (int)number, "E", spare);
+}
+
+static const char *signal_name(int number)
+{
+    static char spare[24];
+    return named(obs_signals, number, "SIG", spare);
+}
+
+/* The check's outcome word: the check ends here. */
+static void observed(const char *outcome, const char *detail)
+{
+    message_used = 0;
+    add("outcome\n");
+    add(outcome);
+    add("\n");
+    add(detail);
+    send_and_exit();
+}
+
+/* A call failed: its errno's name is the outcome, as calls.CallRefused makes it. */
+static void refused(const char *call, long error)
+{
+    message_used = 0;
+    add("outcome\n");
+    add(errno_name(error));
+    add("\n");
+    add(call);
+    add(": ");
+    add(errno_name(error));
+    send_and_exit();
+}
+
+/* The environment withholds what the check needs (calls.Unsupported). */
+static void unsupported(const char *reason, long error)
+{
+    message_used = 0;
+    add("unsupported\n\n");
+    add(reason);
+    if (error) {
+        add(": ");
+        add(errno_name(error));
+    }
+    send_and_exit();
+}
+
+/* ---- the calls the checks make ---------------------------------------------------------- */
+
+static unsigned char *map(obs_size length, int prot, int flags, int fd, long offset)
+{
+    long address = obs_mmap(0, length, prot, flags, fd, offset);
+    if (address < 0 && address > -4096)
+        refused("mmap", -address);
+    return (unsigned char *)address;
+}
+
+static unsigned char *map_at(void *where, obs_size length, int flags)
+{
+    long address = obs_mmap(where, length, OBS_PROT_READ | OBS_PROT_WRITE, flags, -1, 0);
+    if (address < 0 && address > -4096)
+        refused("mmap", -address);
+    return (unsigned char *)address;
+}
+
+static void unmap(void *address, obs_size length)
+{
+    long ret = obs_syscall(SYS_munmap, (long)address, (long)length, 0, 0, 0, 0);
+    if (ret < 0)
+        refused("munmap", -ret);
+}
+
+static void protect(void *address, obs_size length, int prot)
+{
+    long ret = obs_syscall(SYS_mprotect, (long)address, (long)length, prot, 0, 0, 0);
+    if (ret < 0)
+        refused("mprotect", -ret);
+}
+
+static void advise(void *address, obs_size length, int advice)
+{
+    long ret = obs_syscall(SYS_madvise, (long)address, (long)length, advice, 0, 0, 0);
+    if (ret < 0)
+        refused("madvise", -ret);
+}
+
+/* Reads and writes through volatile pointers, so a fault happens where the check touches. */
+static void store(unsigned char *at, const char *bytes, obs_size count)
+{
+    volatile unsigned char *p = at;
+    for (obs_size i = 0; i < count; i++)
+        p[i] = (unsigned char)bytes[i];
+}
+
+static void store_byte(unsigned char *at, unsigned char byte, obs_size count)
+{
+    volatile unsigned char *p = at;
+    for (obs_size i = 0; i < count; i++)
+        p[i] = byte;
+}
+
+static int holds(const unsigned char *at, const char *bytes, obs_size count)
+{
+    const volatile unsigned char *p = at;
+    for (obs_size i = 0; i < count; i++)
+        if (p[i] != (unsigned char)bytes[i])
+            return 0;
+    return 1;
+}
+
+static int all(const unsigned char *at, unsigned char byte, obs_size count)
+{
+    const volatile unsigned char *p = at;
+    for (obs_size i = 0; i < count; i++)
+        if (p[i] != byte)
+            return 0;
+    return 1;
+}
+
+/* What fdkinds puts in its regular file, and how fdkinds.content names what was read. */
+#define FILE_BYTE 0xa5
+#define PLACED_FD 100
+#define HUGE_FD (1 << 20)
+
+static const char *content(const unsigned char *at, obs_size count)
+{
+    if (all(at, 0, count))
+        return "zero";
+    if (all(at, FILE_BYTE, count))
+        return "file-bytes";
+    return "nonzero";
+}
+
+static int dev_zero(int flags)
+{
+    long fd = obs_open("/dev/zero", flags, 0);
+    if (fd < 0)
+        unsupported("/dev/zero does not open here", -fd);
+    return (int)fd;
+}
+
+static int placed(int fd)
+{
+    long ret = obs_dup2(fd, PLACED_FD);
+    if (ret < 0)
+        unsupported("descriptor 100 cannot be used", -ret);
+    obs_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+    return PLACED_FD;
+}
+
+static const char *getenv_text(const char *name)
+{
+    obs_size n = text_length(name);
+    for (char **entry = environment; entry && *entry; entry++)
+        if (starts_with(*entry, name) && (*entry)[n] == '=')
+            return *entry + n + 1;
+    return 0;
+}
+
+/* An unlinked temporary file of two pages of FILE_BYTE, read-write (fdkinds.regular_file). */
+static int regular_file(void)
+{
+    char path[512];
+    obs_size used = 0;
+    const char *directory = getenv_text("TMPDIR");
+    if (!directory || !*directory)
+        directory = "/tmp";
+    for (const char *p = directory; *p && used < 400; p++)
+        path[used++] = *p;
+    const char *stem = "/anonmap-observer-";
+    for (const char *p = stem; *p; p++)
+        path[used++] = *p;
+    long pid = obs_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0);
+    char digits[24];
+    int n = 0;
+    do
+        digits[n++] = (char)('0' + pid % 10);
+    while (pid /= 10);
+    while (n)
+        path[used++] = digits[--n];
+    path[used] = 0;
+    long fd = obs_open(path, OBS_O_RDWR | OBS_O_CREAT | OBS_O_EXCL, 0600);
+    if (fd < 0)
+        unsupported("no regular temporary file of 2 pages", -fd);
+    obs_unlink(path);
+    unsigned char block[512];
+    memset(block, FILE_BYTE, sizeof block);
+    for (obs_size written = 0; written < 2 * page;) {
+        long wrote = obs_syscall(SYS_write, fd, (long)block, sizeof block, 0, 0, 0);
+        if (wrote <= 0)
+            unsupported("no regular temporary file of 2 pages: short write", wrote < 0 ? -wrote : 0);
+        written += (obs_size)wrote;
+    }
+    return (int)fd;
+}
+
+static int fd_of_kind(int kind)
+{
+    switch (kind) {
+    case V_fd_0:
+        return 0;
+    case V_fd_minus_2:
+        return -2;
+    case V_fd_regular_file:
+        return placed(regular_file());
+    case V_fd_dev_zero:
+        return placed(dev_zero(OBS_O_RDWR));
+    case V_fd_closed: {
+        long fd = obs_open("/dev/null", OBS_O_RDONLY, 0);
+        if (fd < 0)
+            unsupported("/dev/null does not open here", -fd);
+        int number = placed((int)fd);
+        obs_syscall(SYS_close, number, 0, 0, 0, 0, 0);
+        return number;
+    }
+    case V_fd_huge:
+        return HUGE_FD;
+    }
+    return -1;
+}
+
+/* ---- fork inside a check (forking.py) ---------------------------------------------------- */
+
+static const char BEFORE[] = "before-fork";
+static const char AFTER[] = "after-fork!";
+#define MARK 11
+enum { SAW_AFTER = 10, SAW_BEFORE = 11, SAW_OTHER = 12 };
+
+/* A grandchild: it must not hold the result pipe, or a check killed by its time limit would
+ * keep the observer waiting for the pipe to close. */
+static long in_child(void)
+{
+    long pid = obs_fork();
+    if (pid < 0)
+        unsupported("fork inside the check failed", -pid);
+    if (pid == 0) {
+        obs_die_with_parent();
+        obs_syscall(SYS_close, result_fd, 0, 0, 0, 0, 0);
+    }
+    return pid;
+}
+
+static int wait_child(long pid)
+{
+    int status = 0;
+    long ret = obs_syscall(SYS_wait4, pid, (long)&status, 0, 0, 0, 0);
+    if (ret < 0)
+        unsupported("wait4 for the forked child failed", -ret);
+    if ((status & 0x7f) != 0 && (status & 0x7f) != 0x7f)
+        observed(signal_name(status & 0x7f), "the forked child was killed by a signal");
+    return (status >> 8) & 0xff;
+}
+
+static int classify(const unsigned char *at)
+{
+    if (holds(at, AFTER, MARK))
+        return SAW_AFTER;
+    if (holds(at, BEFORE, MARK))
+        return SAW_BEFORE;
+    return SAW_OTHER;
+}
+
+static const char *sharing_of(unsigned char *region, int child_writes)
+{
+    int seen;
+    store(region, BEFORE, MARK);
+    if (child_writes) {
+        long pid = in_child();
+        if (pid == 0) {
+            store(region, AFTER, MARK);
+            obs_exit(0);
+        }
+        wait_child(pid);
+        seen = classify(region);
+    } else {
+        int ends[2];
+        long ret = obs_pipe(ends);
+        if (ret < 0)
+            unsupported("pipe failed", -ret);
+        long pid = in_child();
+        if (pid == 0) {
+            char byte;
+            obs_syscall(SYS_close, ends[1], 0, 0, 0, 0, 0);
+            obs_syscall(SYS_read, ends[0], (long)&byte, 1, 0, 0, 0);
+            obs_exit(classify(region));
+        }
+        store(region, AFTER, MARK);
+        obs_syscall(SYS_write, ends[1], (long)"!", 1, 0, 0, 0);
+        seen = wait_child(pid);
+    }
+    return seen == SAW_AFTER ? "shared" : seen == SAW_BEFORE ? "private" : "nonzero";
+}
+
+/* ---- the checks: one per behaviour given the syscall api ---------------------------------- */
+
+static int sharing_flag(const signed char *p)
+{
+    return p[P_sharing] == V_sharing_shared ? OBS_MAP_SHARED : OBS_MAP_PRIVATE;
+}
+
+static obs_size whole_pages(obs_size length) { return (length + page - 1) / page * page; }
+
+static void check_zero_fill(const signed char *p)
+{
+    obs_size length = p[P_size] == V_size_1 ? 1
+                      : p[P_size] == V_size_page ? page
+                      : p[P_size] == V_size_page_plus_1 ? page + 1
+                                                        : 16 * page;
+    unsigned char *region = map(length, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
+    observed(content(region, whole_pages(length)), "");
+}
+
+static void check_fd_argument(const signed char *p)
+{
+    int fd = fd_of_kind(p[P_fd]);
+    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, fd, 0);
+    observed(content(region, page), "");
+}
+
+static void check_fd_minus_one(const signed char *p)
+{
+    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
+    observed(content(region, page), "");
+}
+
+static void check_offset_argument(const signed char *p)
+{
+    int anonymous = p[P_source] == V_source_anonymous;
+    long offset = p[P_offset] == V_offset_page ? (long)page : 1;
+    int flags = sharing_flag(p) | (anonymous ? OBS_MAP_ANON : 0);
+    int fd = anonymous ? -1 : dev_zero(OBS_O_RDWR);
+    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, flags, fd, offset);
+    observed(content(region, page), "");
+}
+
+static void check_shared_anonymous(const signed char *p)
+{
+    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
+    observed(sharing_of(region, p[P_direction] == V_direction_child_to_parent), "");
+}
+
+static void check_dev_zero(const signed char *p)
+{
+    int flags = sharing_flag(p);
+    int rw = OBS_PROT_READ | OBS_PROT_WRITE;
+    switch (p[P_property]) {
+    case V_property_zero_fill:
+        observed(content(map(2 * page, rw, flags, dev_zero(OBS_O_RDWR), 0), 2 * page), "");
+        break;
+    case V_property_fork:
+        observed(sharing_of(map(page, rw, flags, dev_zero(OBS_O_RDWR), 0), 1), "");
+        break;
+    case V_property_independence: {
+        int fd = dev_zero(OBS_O_RDWR);
+        unsigned char *first = map(page, rw, flags, fd, 0), *second = map(page, rw, flags, fd, 0);
+        store(first, "first", 5);
+        observed(all(second, 0, 5) ? "independent" : "aliased", "");
+        break;
+    }
+    case V_property_read_only_fd:
+        observed(content(map(page, rw, flags, dev_zero(OBS_O_RDONLY), 0), page), "");
+        break;
+    }
+}
+
+static void check_distinct_mappings(const signed char *p)
+{
+    int rw = OBS_PROT_READ | OBS_PROT_WRITE, flags = sharing_flag(p) | OBS_MAP_ANON;
+    unsigned char *first = map(page, rw, flags, -1, 0), *second = map(page, rw, flags, -1, 0);
+    store(first, "first", 5);
+    observed(all(second, 0, 5) ? "independent" : "aliased", "");
+}
+
+static void check_inheritance(const signed char *p)
+{
+    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
+    store(region, BEFORE, MARK);
+    long pid = in_child();
+    if (pid == 0)
+        obs_exit(classify(region));
+    observed(wait_child(pid) == SAW_BEFORE ? "inherited" : "not-inherited", "");
+}
+
+static void check_page_rounding(const signed char *p)
+{
+    int flags = sharing_flag(p) | OBS_MAP_ANON;
+    /* One byte where the page after it is a hole: reserve two pages, give them back, and map
+     * the first again with MAP_FIXED. */
+    if (OBS_MAP_FIXED < 0)
+        observed("absent", "MAP_FIXED is defined neither by the mmap module nor by the profile");
+    unsigned char *base = map(2 * page, OBS_PROT_READ | OBS_PROT_WRITE, flags, -1, 0);
+    unmap(base, 2 * page);
+    unsigned char *region = map_at(base, 1, flags | OBS_MAP_FIXED);
+    obs_size where = p[P_touch] == V_touch_last_byte_of_page ? page - 1 : page;
+    store_byte(region + where, 1, 1);
+    observed(all(region + where, 1, 1) ? "ok" : "nonzero", "");
+}
+
+static void check_after_munmap(const signed char *p)
+{
+    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
+    store_byte(region, 1, 1);
+    unmap(region, page);
+    all(region, 0, 1);
+    observed("ok", "");
+}
+
+static void check_mprotect(const signed char *p)
+{
+    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
+    protect(region, page, OBS_PROT_READ);
+    if (p[P_step] == V_step_write_read_only) {
+        store_byte(region, 1, 1);
+    } else if (p[P_step] == V_step_restore) {
+        protect(region, page, OBS_PROT_READ | OBS_PROT_WRITE);
+        store_byte(region, 1, 1);
+        if (!all(region, 1, 1))
+            observed("nonzero", "");
+    }
+    observed("ok", "");
+}
+
+static void check_madvise(const signed char *p)
+{
+    int advice = p[P_advice] == V_advice_MADV_DONTNEED ? OBS_MADV_DONTNEED : OBS_MADV_NORMAL;
+    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
+    store_byte(region, 0x5a, page);
+    advise(region, page, advice);
+    observed(all(region, 0x5a, page) ? "preserved" : content(region, page), "");
+}
+
+static void check_argument_contract(const signed char *p)
+{
+    int form = p[P_form];
+    int flags = OBS_MAP_ANON;
+    obs_size length = page;
+    if (form == V_form_both_shared_and_private)
+        flags |= OBS_MAP_SHARED | OBS_MAP_PRIVATE;
+    else if (form == V_form_length_0_private || form == V_form_unknown_flag_private)
+        flags |= OBS_MAP_PRIVATE;
+    else if (form == V_form_length_0_shared || form == V_form_unknown_flag_shared)
+        flags |= OBS_MAP_SHARED;
+    if (form == V_form_length_0_private || form == V_form_length_0_shared)
+        length = 0;
+    if (form == V_form_unknown_flag_private || form == V_form_unknown_flag_shared) {
+        if (OBS_UNUSED_FLAG_BIT < 0)
+            observed("absent", "UNUSED_FLAG_BIT is defined neither by the mmap module nor by the profile");
+        flags |= OBS_UNUSED_FLAG_BIT;
+    }
+    unsigned char *region = map(length, OBS_PROT_READ | OBS_PROT_WRITE, flags, -1, 0);
+    if (length == 0)
+        observed("ok", "");
+    /* Accepted: what matters to a porter is whether it behaves shared or private. */
+    observed(sharing_of(region, 1), "");
+}
+
+/* ---- running the cases -------------------------------------------------------------------- */
+
+typedef void (*obs_check)(const signed char *);
+
+struct obs_case {
+    const char *behaviour;
+    const char *id;
+    obs_check check;
+    int needs_dev_zero;
+    signed char params[OBS_PARAMS];
+};
+
+static const struct obs_case obs_cases[] = {OBS_CASES};
+#define OBS_CASE_COUNT ((int)(sizeof obs_cases / sizeof obs_cases[0]))
+
+struct itimer {
+    long interval_sec, interval_usec, value_sec, value_usec;
+};
+
+static long time_limit_ms = 10000;
+
+struct finding {
+    char kind[16];
+    char outcome[64];
+    char detail[900];
+};
+
+static void split_message(const char *received, obs_size count, struct finding *found)
+{
+    char *fields[3] = {found->kind, found->outcome, found->detail};
+    obs_size sizes[3] = {sizeof found->kind, sizeof found->outcome, sizeof found->detail};
+    int field = 0;
+    obs_size used = 0;
+    for (obs_size i = 0; i < count; i++) {
+        if (received[i] == '\n' && field < 2) {
+            fields[field][used] = 0;
+            field++, used = 0;
+        } else if (used < sizes[field] - 1) {
+            fields[field][used++] = received[i];
+        }
+    }
+    fields[field][used] = 0;
+}
+
+/* Run one case in a child leading its own process group; whatever happens, come back with a
+ * finding (isolate.run's contract). */
+static void run_case(const struct obs_case *c, struct finding *found)
+{
+    int ends[2];
+    memset(found, 0, sizeof *found);
+    long ret = obs_pipe(ends);
+    if (ret < 0) {
+        memcpy(found->kind, "unsupported", 12);
+        split_message("unsupported\n\npipe failed", 24, found);
+        return;
+    }
+    long pid = obs_fork();
+    if (pid < 0) {
+        split_message("unsupported\n\nfork failed (a process limit?)", 43, found);
+        obs_syscall(SYS_close, ends[0], 0, 0, 0, 0, 0);
+        obs_syscall(SYS_close, ends[1], 0, 0, 0, 0, 0);
+        return;
+    }
+    if (pid == 0) {
+        obs_syscall(SYS_setpgid, 0, 0, 0, 0, 0, 0);
+        obs_die_with_parent();
+        obs_syscall(SYS_close, ends[0], 0, 0, 0, 0, 0);
+        result_fd = ends[1];
+        struct itimer limit = {0, 0, time_limit_ms / 1000, (time_limit_ms % 1000) * 1000};
+        obs_syscall(SYS_setitimer, 0, (long)&limit, 0, 0, 0, 0);
+        c->check(c->params);
+        observed("", "the check returned without an outcome");
+    }
+    obs_syscall(SYS_close, ends[1], 0, 0, 0, 0, 0);
+    char received[1024];
+    obs_size count = 0;
+    for (;;) {
+        long got = obs_syscall(SYS_read, ends[0], (long)(received + count), (long)(sizeof received - count), 0, 0, 0);
+        if (got <= 0 || (count += (obs_size)got) == sizeof received)
+            break;
+    }
+    obs_syscall(SYS_close, ends[0], 0, 0, 0, 0, 0);
+    int status = 0;
+    obs_syscall(SYS_wait4, pid, (long)&status, 0, 0, 0, 0);
+    obs_syscall(SYS_kill, -pid, OBS_SIGKILL, 0, 0, 0, 0);
+    int signal = status & 0x7f;
+    if (count) {
+        split_message(received, count, found);
+    } else if (signal == OBS_SIGALRM) {
+        split_message("outcome\ntimeout\n", 16, found);
+        char *d = found->detail;
+        const char *text = "no result within the time limit";
+        while (*text)
+            *d++ = *text++;
+    } else if (signal != 0 && signal != 0x7f) {
+        split_message("outcome\n", 8, found);
+        const char *name = signal_name(signal);
+        for (int i = 0; name[i] && i < 63; i++)
+            found->outcome[i] = name[i];
+        const char *text = "the child was killed by a signal";
+        for (int i = 0; text[i]; i++)
+            found->detail[i] = text[i];
+    } else {
+        split_message("harness\n\nthe check's child exited and sent no result", 52, found);
+    }
+    if (same_text(found->kind, "outcome") && !found->outcome[0])
+        split_message("harness\n\nthe check returned without an outcome", 46, found);
+}
+
+/* ---- what the observer knows of the system ------------------------------------------------ */
+
+struct system_names {
+    char sysname[256], release[256], version[256], machine[256];
+};
+
+static void copy_text(char *to, const char *from, obs_size most)
+{
+    obs_size i = 0;
+    for (; i < most - 1 && from[i]; i++)
+        to[i] = from[i];
+    to[i] = 0;
+}
+
+static void system_names(struct system_names *names)
+{
+#if defined(OBS_HAS_UNAME)
+    /* struct new_utsname: six fields of 65 bytes (include/uapi/linux/utsname.h). */
+    static char uts[6][65];
+    if (obs_syscall(SYS_uname, (long)uts, 0, 0, 0, 0, 0) == 0) {
+        copy_text(names->sysname, uts[0], sizeof names->sysname);
+        copy_text(names->release, uts[2], sizeof names->release);
+        copy_text(names->version, uts[3], sizeof names->version);
+        copy_text(names->machine, uts[4], sizeof names->machine);
+    }
+#else
+    /* uname(3) reads kern.ostype, kern.osrelease, kern.version and hw.machine (sys/sys/sysctl.h:
+     * CTL_KERN 1 with KERN_OSTYPE 1, KERN_OSRELEASE 2, KERN_VERSION 4; CTL_HW 6, HW_MACHINE 1). */
+    static const int mibs[4][2] = {{1, 1}, {1, 2}, {1, 4}, {6, 1}};
+    char *fields[4] = {names->sysname, names->release, names->version, names->machine};
+    for (int i = 0; i < 4; i++) {
+        obs_size length = 255;
+        if (obs_syscall(SYS_sysctl, (long)mibs[i], 2, (long)fields[i], (long)&length, 0, 0) == 0)
+            fields[i][length < 255 ? length : 255] = 0;
+        else
+            fields[i][0] = 0;
+    }
+    /* kern.version ends in a newline; uname(3) folds it to spaces. */
+    for (char *v = names->version; *v; v++)
+        if (*v == '\n' || *v == '\t')
+            *v = ' ';
+#endif
+}
+
+/* probe.py's fork and dev-zero capabilities, asked the same way. */
+static const char *fork_problem(void)
+{
+    long pid = obs_fork();
+    if (pid < 0)
+        return "fork() failed here (probe: fork)";
+    if (pid == 0)
+        obs_exit(0);
+    int status = 0;
+    obs_syscall(SYS_wait4, pid, (long)&status, 0, 0, 0, 0);
+    return status == 0 ? 0 : "a forked child could not exit cleanly (probe: fork)";
+}
+
+static const char *dev_zero_problem(void)
+{
+    long fd = obs_open("/dev/zero", OBS_O_RDWR, 0);
+    if (fd < 0)
+        return "/dev/zero does not open read-write (probe: dev-zero)";
+    unsigned char bytes[64];
+    memset(bytes, 1, sizeof bytes);
+    long got = obs_syscall(SYS_read, fd, (long)bytes, sizeof bytes, 0, 0, 0);
+    long wrote = obs_syscall(SYS_write, fd, (long)bytes, sizeof bytes, 0, 0, 0);
+    obs_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+    if (got != (long)sizeof bytes || wrote != (long)sizeof bytes)
+        return "/dev/zero is not the zero device: a read or write failed (probe: dev-zero)";
+    for (obs_size i = 0; i < 64; i++)
+        if (bytes[i] != 0 && wrote == 64)
+            return "/dev/zero is not the zero device: it read non-zero bytes (probe: dev-zero)";
+    return 0;
+}
+
+/* probe.py's seccomp-filter compatibility word: /proc/self/status says "Seccomp: 2" under a
+ * filter (proc(5)), and then an EPERM may be the sandbox's, not the platform's. */
+static int under_seccomp_filter(void)
+{
+#if defined(__linux__)
+    static char status[8192];
+    long fd = obs_open("/proc/self/status", OBS_O_RDONLY, 0);
+    if (fd < 0)
+        return 0;
+    long got = obs_syscall(SYS_read, fd, (long)status, sizeof status - 1, 0, 0, 0);
+    obs_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+    if (got <= 0)
+        return 0;
+    status[got] = 0;
+    for (long i = 0; i < got; i++)
+        if ((i == 0 || status[i - 1] == '\n') && starts_with(status + i, "Seccomp:")) {
+            const char *v = status + i + 8;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            return v[0] == '2' && (v[1] == '\n' || v[1] == 0);
+        }
+#endif
+    return 0;
+}
+
+static void out_capability(const char *name, const char *problem, const char *fine)
+{
+    out_string(name, 64);
+    out_text(": {\"available\": ");
+    out_text(problem ? "false" : "true");
+    out_text(", ");
+    out_field("detail", problem ? problem : fine);
+    out_text("}");
+}
+
+static int usage(const char *problem)
+{
+    out_text("{\"error\": ");
+    out_string(problem, 200);
+    out_text("}\n");
+    out_flush();
+    return 2;
+}
+
+static long parse_number(const char *text)
+{
+    long value = 0;
+    if (!*text)
+        return -1;
+    for (; *text; text++) {
+        if (*text < '0' || *text > '9' || value > 100000000)
+            return -1;
+        value = value * 10 + (*text - '0');
+    }
+    return value;
+}
+
+static int observer_main(int argc, char **argv)
+{
+    const char *on = "unstated";
+    int list = 0;
+    for (int i = 1; i < argc; i++) {
+        if (same_text(argv[i], "--list")) {
+            list = 1;
+        } else if (same_text(argv[i], "--on") && i + 1 < argc) {
+            on = argv[++i];
+            if (!same_text(on, "real") && !same_text(on, "vm") && !same_text(on, "emulator"))
+                return usage("--on expects real, vm or emulator");
+        } else if (same_text(argv[i], "--time-limit-ms") && i + 1 < argc) {
+            time_limit_ms = parse_number(argv[++i]);
+            if (time_limit_ms < 1 || time_limit_ms > 3600000)
+                return usage("--time-limit-ms expects a whole number of milliseconds from 1 to 3600000");
+        } else {
+            return usage("usage: observer [--on real|vm|emulator] [--time-limit-ms N] [--list]");
+        }
+    }
+    if (list) {
+        for (int i = 0; i < OBS_CASE_COUNT; i++) {
+            out_text(obs_cases[i].behaviour);
+            out_text("[");
+            out_text(obs_cases[i].id);
+            out_text("]\n");
+        }
+        out_flush();
+        return 0;
+    }
+    struct system_names names;
+    memset(&names, 0, sizeof names);
+    system_names(&names);
+    const char *no_fork = fork_problem();
+    const char *no_dev_zero = dev_zero_problem();
+    out_text("{");
+    out_field("format", "anonmap-observations/1");
+    out_text(", ");
+    out_field("catalogue", OBS_CATALOGUE);
+    out_text(", ");
+    out_field("api", "syscall");
+    out_text(", ");
+    out_field("abi", OBS_ABI);
+    out_text(", ");
+    out_field("on", on);
+    out_text(", ");
+    out_field("binary_abi", OBS_BINARY_ABI);
+    out_text(", \"uname\": {");
+    out_field("sysname", names.sysname);
+    out_text(", ");
+    out_field("release", names.release);
+    out_text(", ");
+    out_field("version", names.version);
+    out_text(", ");
+    out_field("machine", names.machine);
+    out_text("}, \"page_size\": ");
+    out_number((long)page);
+    out_text(", \"time_limit_ms\": ");
+    out_number(time_limit_ms);
+    out_text(", \"capabilities\": {");
+    out_capability("fork", no_fork, "fork() works");
+    out_text(", ");
+    out_capability("dev-zero", no_dev_zero, "/dev/zero opens read-write and reads as zeros");
+    out_text("}, \"compat\": [");
+    if (under_seccomp_filter())
+        out_string("seccomp-filter", 64);
+    out_text("], \"cases\": ");
+    out_number(OBS_CASE_COUNT);
+    out_text("}\n");
+    for (int i = 0; i < OBS_CASE_COUNT; i++) {
+        const struct obs_case *c = &obs_cases[i];
+        struct finding found;
+        if (no_fork) {
+            split_message("unsupported\n\n", 13, &found);
+            copy_text(found.detail, no_fork, sizeof found.detail);
+        } else if (c->needs_dev_zero && no_dev_zero) {
+            split_message("unsupported\n\n", 13, &found);
+            copy_text(found.detail, no_dev_zero, sizeof found.detail);
+        } else {
+            run_case(c, &found);
+        }
+        out_text("{");
+        out_field("behaviour", c->behaviour);
+        out_text(", ");
+        out_field("case", c->id);
+        out_text(", ");
+        if (same_text(found.kind, "outcome")) {
+            out_field("outcome", found.outcome);
+            out_text(", ");
+            out_field("detail", found.detail);
+        } else {
+            out_field(same_text(found.kind, "unsupported") ? "unsupported" : "harness", found.detail);
+        }
+        out_text("}\n");
+        out_flush();
+    }
+    out_text("{\"end\": ");
+    out_number(OBS_CASE_COUNT);
+    out_text("}\n");
+    out_flush();
+    return 0;
+}
+
+/* The entry point's C half: the initial stack holds argc, argv, NULL, envp, NULL, auxv. */
+__attribute__((used)) void obs_start(long *stack)
+{
+    int argc = (int)stack[0];
+    char **argv = (char **)(stack + 1);
+    environment = argv + argc + 1;
+    char **entry = environment;
+    while (*entry)
+        entry++;
+    for (long *aux = (long *)(entry + 1); aux[0] != OBS_AT_NULL; aux += 2)
+        if (aux[0] == OBS_AT_PAGESZ)
+            page = (obs_size)aux[1];
+    if (!page)
+        page = 4096;
+    obs_exit(observer_main(argc, argv));
+}
