@@ -19,6 +19,9 @@ PAGE = mmap.PAGESIZE
 PROT_READ = mmap.PROT_READ
 PROT_WRITE = mmap.PROT_WRITE
 PROT_RW = PROT_READ | PROT_WRITE
+#: 0 in every sys/mman.h here (Linux's mman-common.h, the BSDs', XNU's, illumos'); the mmap
+#: module does not export it.
+PROT_NONE = 0
 MAP_SHARED = mmap.MAP_SHARED
 MAP_PRIVATE = mmap.MAP_PRIVATE
 
@@ -66,6 +69,12 @@ _madvise = _libc.madvise
 _madvise.restype = ctypes.c_int
 _madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 
+# minherit(2) is the BSDs' and macOS's; glibc and musl have none, and then the case is 'absent'.
+_minherit = getattr(_libc, "minherit", None)
+if _minherit is not None:
+    _minherit.restype = ctypes.c_int
+    _minherit.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+
 MAP_FAILED = ctypes.c_void_p(-1).value
 
 
@@ -110,6 +119,9 @@ class LibcRegion:
     def advise(self, advice: int) -> None:
         madvise(self.address, self.length, advice)
 
+    def inherit(self, inherit: int) -> None:
+        minherit(self.address, self.length, inherit)
+
 
 class PythonRegion:
     """A mapping made by CPython's mmap module."""
@@ -131,7 +143,8 @@ class PythonRegion:
         self.mapped.close()
 
     def advise(self, advice: int) -> None:
-        self.mapped.madvise(advice)
+        with python_errors("mmap.madvise"):
+            self.mapped.madvise(advice)
 
 
 def mmap_raw(address: int | None, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
@@ -155,6 +168,12 @@ def madvise(address: int, length: int, advice: int) -> None:
     _check("madvise", _madvise(address, length, advice))
 
 
+def minherit(address: int, length: int, inherit: int) -> None:
+    if _minherit is None:
+        raise Observed("absent", "libc has no minherit()")
+    _check("minherit", _minherit(address, length, inherit))
+
+
 def map_libc(length: int, flags: int, fd: int = -1, offset: int = 0, prot: int = PROT_RW) -> LibcRegion:
     return LibcRegion(mmap_raw(None, length, prot, flags, fd, offset), length)
 
@@ -162,26 +181,28 @@ def map_libc(length: int, flags: int, fd: int = -1, offset: int = 0, prot: int =
 def map_python(length: int, flags: int, fd: int = -1, offset: int = 0, prot: int = PROT_RW) -> PythonRegion:
     """Through ``mmap.mmap``; its OSError becomes ``CallRefused`` like libc's, and an argument
     CPython itself refuses before calling mmap is observed by the exception's name."""
-    with _python_errors():
+    with python_errors("mmap.mmap"):
         return PythonRegion(mmap.mmap(fd, length, flags=flags, prot=prot, offset=offset))
 
 
 def map_python_defaults(length: int) -> PythonRegion:
     """``mmap.mmap(-1, length)`` with no flags or prot given: what CPython's defaults map."""
-    with _python_errors():
+    with python_errors("mmap.mmap"):
         return PythonRegion(mmap.mmap(-1, length))
 
 
 @contextlib.contextmanager
-def _python_errors() -> Iterator[None]:
+def python_errors(call: str) -> Iterator[None]:
+    """A call into CPython's mmap module: its OSError becomes ``CallRefused`` like libc's, and
+    an argument or operation CPython itself refuses is observed by the exception's name."""
     try:
         yield
     except OSError as error:
         if error.errno is None:
             raise
-        raise CallRefused("mmap.mmap", error.errno) from error
-    except (ValueError, TypeError, OverflowError) as error:
-        raise Observed(type(error).__name__, f"mmap.mmap: {error}") from error
+        raise CallRefused(call, error.errno) from error
+    except (ValueError, TypeError, OverflowError, SystemError) as error:
+        raise Observed(type(error).__name__, f"{call}: {error}") from error
 
 
 #: The call interfaces, by their name in case ids (the catalogue's ``api`` parameter): each

@@ -16,7 +16,7 @@ from anonmap.calls import Observed, Region, Unsupported
 _BEFORE = b"before-fork"
 _AFTER = b"after-fork!"
 # Exit statuses a child reports what it read with.
-_SAW_AFTER, _SAW_BEFORE, _SAW_OTHER = 10, 11, 12
+_SAW_AFTER, _SAW_BEFORE, _SAW_OTHER, _SAW_ZERO = 10, 11, 12, 13
 
 
 def in_child(action: Callable[[], int], wait_for: int | None = None) -> int:
@@ -83,3 +83,26 @@ def inherited(region: Region) -> str:
     region.write(0, _BEFORE)
     seen = wait_child(in_child(lambda: _classify(region.read(0, len(_BEFORE)))))
     return "inherited" if seen == _SAW_BEFORE else "not-inherited"
+
+
+def seen_after_fork(region: Region) -> str:
+    """What a child makes of a region holding data: 'zero' when it reads zeros, 'shared' or
+    'private' when it reads the parent's data (by whether its own write comes back to the
+    parent), or the name of the signal its read raised (a mapping it was not given)."""
+    region.write(0, _BEFORE)
+
+    def read_then_write() -> int:
+        seen = region.read(0, len(_BEFORE))
+        if seen == bytes(len(_BEFORE)):
+            return _SAW_ZERO
+        if seen != _BEFORE:
+            return _SAW_OTHER
+        region.write(0, _AFTER)
+        return _SAW_BEFORE
+
+    seen = wait_child(in_child(read_then_write))
+    if seen == _SAW_ZERO:
+        return "zero"
+    if seen == _SAW_BEFORE:
+        return {_AFTER: "shared", _BEFORE: "private"}.get(region.read(0, len(_AFTER)), "nonzero")
+    return "nonzero"

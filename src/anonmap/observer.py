@@ -125,8 +125,25 @@ def case_header(constants: Mapping[str, int]) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: The profile constants the observer needs (the rest of its numbers are the ABI's, in abi.h).
-PROFILE_CONSTANTS = ("MAP_FIXED", "UNUSED_FLAG_BIT")
+#: The names the observer takes from the mmap module or the profile, as the Python checks do
+#: (Constants.value); the rest of its numbers are the ABI's, in abi.h.
+PROFILE_CONSTANTS = (
+    "MAP_FIXED",
+    "UNUSED_FLAG_BIT",
+    "MADV_FREE",
+    "MADV_DONTFORK",
+    "MADV_WIPEONFORK",
+    "MADV_KEEPONFORK",
+    "INHERIT_NONE",
+    "INHERIT_ZERO",
+    "INHERIT_SHARE",
+    "MAP_FIXED_NOREPLACE",
+    "MAP_EXCL",
+    "MAP_TRYFIXED",
+    "MAP_ALIGNED_21",
+    "MAP_STACK",
+    "MAP_GROWSDOWN",
+)
 
 
 @dataclasses.dataclass(frozen=True)

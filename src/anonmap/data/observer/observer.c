@@ -244,6 +244,20 @@ static void unsupported(const char *reason, long error)
     send_and_exit();
 }
 
+/* A name the mmap module and the profile leave undefined (-1 in cases.h): the case is 'absent',
+ * as constants.Absent makes it. */
+static long defined(long value, const char *name)
+{
+    if (value < 0) {
+        message_used = 0;
+        add("outcome\nabsent\n");
+        add(name);
+        add(" is defined neither by the mmap module nor by the profile");
+        send_and_exit();
+    }
+    return value;
+}
+
 /* ---- the calls the checks make ---------------------------------------------------------- */
 
 static unsigned char *map(obs_size length, int prot, int flags, int fd, long offset)
@@ -423,7 +437,7 @@ static int fd_of_kind(int kind)
 static const char BEFORE[] = "before-fork";
 static const char AFTER[] = "after-fork!";
 #define MARK 11
-enum { SAW_AFTER = 10, SAW_BEFORE = 11, SAW_OTHER = 12 };
+enum { SAW_AFTER = 10, SAW_BEFORE = 11, SAW_OTHER = 12, SAW_ZERO = 13 };
 
 /* A grandchild: it must not hold the result pipe, or a check killed by its time limit would
  * keep the observer waiting for the pipe to close. */
@@ -585,11 +599,10 @@ static void check_page_rounding(const signed char *p)
     int flags = sharing_flag(p) | OBS_MAP_ANON;
     /* One byte where the page after it is a hole: reserve two pages, give them back, and map
      * the first again with MAP_FIXED. */
-    if (OBS_MAP_FIXED < 0)
-        observed("absent", "MAP_FIXED is defined neither by the mmap module nor by the profile");
+    long fixed = defined(OBS_MAP_FIXED, "MAP_FIXED");
     unsigned char *base = map(2 * page, OBS_PROT_READ | OBS_PROT_WRITE, flags, -1, 0);
     unmap(base, 2 * page);
-    unsigned char *region = map_at(base, 1, flags | OBS_MAP_FIXED);
+    unsigned char *region = map_at(base, 1, flags | (int)fixed);
     obs_size where = p[P_touch] == V_touch_last_byte_of_page ? page - 1 : page;
     store_byte(region + where, 1, 1);
     observed(all(region + where, 1, 1) ? "ok" : "nonzero", "");
@@ -621,7 +634,9 @@ static void check_mprotect(const signed char *p)
 
 static void check_madvise(const signed char *p)
 {
-    int advice = p[P_advice] == V_advice_MADV_DONTNEED ? OBS_MADV_DONTNEED : OBS_MADV_NORMAL;
+    int advice = p[P_advice] == V_advice_MADV_DONTNEED ? OBS_MADV_DONTNEED
+                 : p[P_advice] == V_advice_MADV_FREE   ? (int)defined(OBS_MADV_FREE, "MADV_FREE")
+                                                       : OBS_MADV_NORMAL;
     unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
     store_byte(region, 0x5a, page);
     advise(region, page, advice);
@@ -641,16 +656,114 @@ static void check_argument_contract(const signed char *p)
         flags |= OBS_MAP_SHARED;
     if (form == V_form_length_0_private || form == V_form_length_0_shared)
         length = 0;
-    if (form == V_form_unknown_flag_private || form == V_form_unknown_flag_shared) {
-        if (OBS_UNUSED_FLAG_BIT < 0)
-            observed("absent", "UNUSED_FLAG_BIT is defined neither by the mmap module nor by the profile");
-        flags |= OBS_UNUSED_FLAG_BIT;
-    }
+    if (form == V_form_unknown_flag_private || form == V_form_unknown_flag_shared)
+        flags |= (int)defined(OBS_UNUSED_FLAG_BIT, "UNUSED_FLAG_BIT");
     unsigned char *region = map(length, OBS_PROT_READ | OBS_PROT_WRITE, flags, -1, 0);
     if (length == 0)
         observed("ok", "");
     /* Accepted: what matters to a porter is whether it behaves shared or private. */
     observed(sharing_of(region, 1), "");
+}
+
+/* forking.seen_after_fork(): what a child makes of a region holding BEFORE. */
+static const char *seen_after_fork(unsigned char *region)
+{
+    store(region, BEFORE, MARK);
+    long pid = in_child();
+    if (pid == 0) {
+        if (all(region, 0, MARK))
+            obs_exit(SAW_ZERO);
+        if (!holds(region, BEFORE, MARK))
+            obs_exit(SAW_OTHER);
+        store(region, AFTER, MARK);
+        obs_exit(SAW_BEFORE);
+    }
+    int seen = wait_child(pid);
+    if (seen == SAW_ZERO)
+        return "zero";
+    if (seen != SAW_BEFORE)
+        return "nonzero";
+    return holds(region, AFTER, MARK) ? "shared" : holds(region, BEFORE, MARK) ? "private" : "nonzero";
+}
+
+static void check_fork_controls(const signed char *p)
+{
+    int c = p[P_control];
+    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
+    if (c == V_control_MADV_DONTFORK) {
+        advise(region, page, (int)defined(OBS_MADV_DONTFORK, "MADV_DONTFORK"));
+    } else if (c == V_control_MADV_WIPEONFORK || c == V_control_MADV_KEEPONFORK) {
+        /* MADV_KEEPONFORK undoes a wipe: there is nothing to keep until one was asked for. */
+        advise(region, page, (int)defined(OBS_MADV_WIPEONFORK, "MADV_WIPEONFORK"));
+        if (c == V_control_MADV_KEEPONFORK)
+            advise(region, page, (int)defined(OBS_MADV_KEEPONFORK, "MADV_KEEPONFORK"));
+    } else {
+        long inherit = c == V_control_INHERIT_NONE ? defined(OBS_INHERIT_NONE, "INHERIT_NONE")
+                       : c == V_control_INHERIT_ZERO ? defined(OBS_INHERIT_ZERO, "INHERIT_ZERO")
+                                                     : defined(OBS_INHERIT_SHARE, "INHERIT_SHARE");
+#if defined(__linux__)
+        (void)inherit;
+        observed("absent", "the kernel has no minherit system call");
+#else
+        long ret = obs_syscall(SYS_minherit, (long)region, (long)page, inherit, 0, 0, 0);
+        if (ret < 0)
+            refused("minherit", -ret);
+#endif
+    }
+    observed(seen_after_fork(region), "");
+}
+
+static void check_fixed_mappings(const signed char *p)
+{
+    int q = p[P_placement];
+    int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
+    long flags = anonymous;
+    if (q == V_placement_fixed_over_mapping || q == V_placement_excl_over_mapping)
+        flags |= defined(OBS_MAP_FIXED, "MAP_FIXED");
+    if (q == V_placement_excl_over_mapping)
+        flags |= defined(OBS_MAP_EXCL, "MAP_EXCL");
+    if (q == V_placement_fixed_noreplace_over_mapping || q == V_placement_fixed_noreplace_at_hole)
+        flags |= defined(OBS_MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE");
+    if (q == V_placement_tryfixed_over_mapping)
+        flags |= defined(OBS_MAP_TRYFIXED, "MAP_TRYFIXED");
+    if (q == V_placement_aligned_2mib) {
+        flags |= defined(OBS_MAP_ALIGNED_21, "MAP_ALIGNED_21");
+        unsigned char *at = map(page, OBS_PROT_READ | OBS_PROT_WRITE, (int)flags, -1, 0);
+        observed(((unsigned long)at & ((2UL << 20) - 1)) == 0 ? "aligned" : "not-aligned", "");
+    }
+    /* The target is the first of two pages: still mapped, holding data, or given back. */
+    unsigned char *existing = map(2 * page, OBS_PROT_READ | OBS_PROT_WRITE, anonymous, -1, 0);
+    store(existing, "existing", 8);
+    int hole = q == V_placement_fixed_noreplace_at_hole || q == V_placement_hint_at_hole;
+    if (hole)
+        unmap(existing, 2 * page);
+    long address = obs_mmap(existing, page, OBS_PROT_READ | OBS_PROT_WRITE, (int)flags, -1, 0);
+    if (address < 0 && address > -4096)
+        refused("mmap", -address);
+    if ((unsigned char *)address != existing)
+        observed("elsewhere", "");
+    if (hole)
+        observed("at-address", "");
+    observed(holds(existing, "existing", 8) ? "preserved" : "replaced", "");
+}
+
+static void check_stack_guards(const signed char *p)
+{
+    int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
+    int rw = OBS_PROT_READ | OBS_PROT_WRITE;
+    if (p[P_stack] == V_stack_guard_below) {
+        unsigned char *region = map(2 * page, rw, anonymous, -1, 0);
+        protect(region, page, OBS_PROT_NONE);
+        store_byte(region + page, 1, 1);
+        all(region, 0, 1);
+        observed("ok", "");
+    }
+    long flag = p[P_stack] == V_stack_map_stack ? defined(OBS_MAP_STACK, "MAP_STACK")
+                                                : defined(OBS_MAP_GROWSDOWN, "MAP_GROWSDOWN");
+    unsigned char *region = map(16 * page, rw, anonymous | (int)flag, -1, 0);
+    store_byte(region, 1, 1);
+    store_byte(region + 16 * page - 1, 1, 1);
+    observed("ok", "");
 }
 
 /* ---- running the cases -------------------------------------------------------------------- */

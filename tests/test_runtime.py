@@ -1,0 +1,92 @@
+"""What allocator, collector and runtime authors ask of anonymous memory next: fork controls,
+fixed addresses and hints, stacks and guard pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from anonmap import forking
+from anonmap.calls import MAP_PRIVATE, PAGE, PROT_NONE, PROT_RW, SHARING_FLAGS, map_libc, mmap_raw, mprotect
+from anonmap.catalogue import Case
+from anonmap.judge import Judge
+
+
+@pytest.mark.behaviour("fork-controls")
+def test_fork_controls(case: Case, judge: Judge) -> None:
+    control = case["control"]
+
+    def check() -> str:
+        region = map_libc(PAGE, SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous())
+        if control == "MADV_KEEPONFORK":
+            # Undoes a wipe: there is nothing to keep until MADV_WIPEONFORK asked for one.
+            region.advise(judge.constants.value("MADV_WIPEONFORK"))
+        if control.startswith("MADV_"):
+            region.advise(judge.constants.value(control))
+        else:
+            region.inherit(judge.constants.value(control))
+        return forking.seen_after_fork(region)
+
+    judge.run(check)
+
+
+#: The flags each placement adds to MAP_PRIVATE|MAP_ANON, by the names the platform gives them.
+_PLACEMENT_FLAGS = {
+    "fixed-over-mapping": ("MAP_FIXED",),
+    "fixed-noreplace-over-mapping": ("MAP_FIXED_NOREPLACE",),
+    "fixed-noreplace-at-hole": ("MAP_FIXED_NOREPLACE",),
+    "excl-over-mapping": ("MAP_FIXED", "MAP_EXCL"),
+    "tryfixed-over-mapping": ("MAP_TRYFIXED",),
+    "hint-at-hole": (),
+    "hint-over-mapping": (),
+    "aligned-2mib": ("MAP_ALIGNED_21",),
+}
+_TWO_MIB = 2 << 20
+_EXISTING = b"existing"
+
+
+@pytest.mark.behaviour("fixed-mappings")
+def test_fixed_mappings(case: Case, judge: Judge) -> None:
+    placement = case["placement"]
+
+    def check() -> str:
+        flags = MAP_PRIVATE | judge.constants.anonymous()
+        for name in _PLACEMENT_FLAGS[placement]:
+            flags |= judge.constants.value(name)
+        if placement == "aligned-2mib":
+            address = mmap_raw(None, PAGE, PROT_RW, flags, -1, 0)
+            return "aligned" if address % _TWO_MIB == 0 else "not-aligned"
+        # The target is the first of two pages: still mapped, holding data, or given back.
+        existing = map_libc(2 * PAGE, MAP_PRIVATE | judge.constants.anonymous())
+        existing.write(0, _EXISTING)
+        hole = placement.endswith("at-hole")
+        if hole:
+            existing.unmap()
+        address = mmap_raw(existing.address, PAGE, PROT_RW, flags, -1, 0)
+        if address != existing.address:
+            return "elsewhere"
+        if hole:
+            return "at-address"
+        return "preserved" if existing.read(0, len(_EXISTING)) == _EXISTING else "replaced"
+
+    judge.run(check)
+
+
+@pytest.mark.behaviour("stack-guards")
+def test_stack_guards(case: Case, judge: Judge) -> None:
+    stack = case["stack"]
+
+    def check() -> str:
+        anonymous = MAP_PRIVATE | judge.constants.anonymous()
+        if stack == "guard-below":
+            region = map_libc(2 * PAGE, anonymous)
+            mprotect(region.address, PAGE, PROT_NONE)
+            region.write(PAGE, b"\x01")
+            region.read(0, 1)
+            return "ok"
+        flag = judge.constants.value("MAP_STACK" if stack == "map-stack" else "MAP_GROWSDOWN")
+        region = map_libc(16 * PAGE, anonymous | flag)
+        region.write(0, b"\x01")
+        region.write(16 * PAGE - 1, b"\x01")
+        return "ok"
+
+    judge.run(check)
