@@ -6,7 +6,18 @@ from __future__ import annotations
 import pytest
 
 from anonmap import forking
-from anonmap.calls import MAP_PRIVATE, PAGE, PROT_NONE, PROT_RW, SHARING_FLAGS, map_libc, mmap_raw, mprotect
+from anonmap.calls import (
+    MAP_PRIVATE,
+    PAGE,
+    PROT_NONE,
+    PROT_RW,
+    SHARING_FLAGS,
+    LibcRegion,
+    map_libc,
+    mmap_raw,
+    mprotect,
+    room_for,
+)
 from anonmap.catalogue import Case
 from anonmap.judge import Judge
 
@@ -87,6 +98,45 @@ def test_stack_guards(case: Case, judge: Judge) -> None:
         region = map_libc(16 * PAGE, anonymous | flag)
         region.write(0, b"\x01")
         region.write(16 * PAGE - 1, b"\x01")
+        return "ok"
+
+    judge.run(check)
+
+
+_GIB = 1 << 30
+_RESERVATION_SIZES = {
+    "reserve-1g": _GIB,
+    "reserve-4t": 4096 * _GIB,
+    "touch-reserved": _GIB,
+    "commit-slice": _GIB,
+    "noreserve-4t": 4096 * _GIB,
+    "writable-4t": 4096 * _GIB,
+}
+
+
+@pytest.mark.behaviour("reservations")
+def test_reservations(case: Case, judge: Judge) -> None:
+    reservation = case["reservation"]
+    size = _RESERVATION_SIZES[reservation]
+
+    def check() -> str:
+        room_for(size)
+        anonymous = MAP_PRIVATE | judge.constants.anonymous()
+        if reservation in ("noreserve-4t", "writable-4t"):
+            noreserve = judge.constants.value("MAP_NORESERVE") if reservation == "noreserve-4t" else 0
+            # Mapped, never touched: no page is ever committed, whatever the policy allowed.
+            mmap_raw(None, size, PROT_RW, anonymous | noreserve, -1, 0)
+            return "ok"
+        address = mmap_raw(None, size, PROT_NONE, anonymous, -1, 0)
+        middle = address + size // 2
+        if reservation == "touch-reserved":
+            LibcRegion(middle, PAGE).read(0, 1)
+        elif reservation == "commit-slice":
+            mprotect(middle, 16 * PAGE, PROT_RW)
+            committed = LibcRegion(middle, 16 * PAGE)
+            committed.write(16 * PAGE - 1, b"\x01")
+            if committed.read(16 * PAGE - 1, 1) != b"\x01":
+                return "nonzero"
         return "ok"
 
     judge.run(check)

@@ -11,6 +11,7 @@ import ctypes
 import errno
 import mmap
 import os
+import resource
 import sys
 from collections.abc import Callable, Iterator
 from typing import Protocol
@@ -145,6 +146,20 @@ class PythonRegion:
     def advise(self, advice: int) -> None:
         with python_errors("mmap.madvise"):
             self.mapped.madvise(advice)
+
+
+def room_for(size: int) -> None:
+    """Raise ``Unsupported`` when this environment cannot even ask for ``size`` bytes of
+    address space: a 32-bit process, or a resource limit below it (RLIMIT_AS, RLIMIT_DATA)."""
+    if size > sys.maxsize:
+        raise Unsupported(f"{size >> 30} GiB does not fit this process's address space")
+    for name in ("RLIMIT_AS", "RLIMIT_DATA"):
+        which = getattr(resource, name, None)
+        soft = resource.RLIM_INFINITY if which is None else resource.getrlimit(which)[0]
+        if soft != resource.RLIM_INFINITY and soft < size:
+            raise Unsupported(
+                f"{name} is {soft >> 20} MiB, below the {size >> 30} GiB this case maps: the environment's limit"
+            )
 
 
 def mmap_raw(address: int | None, length: int, prot: int, flags: int, fd: int, offset: int) -> int:

@@ -40,6 +40,7 @@ _HEADER_KEYS = {
     "time_limit_ms",
     "capabilities",
     "compat",
+    "settings",
     "cases",
 }
 _UNAME_KEYS = ("sysname", "release", "version", "machine")
@@ -70,12 +71,15 @@ class Observations:
     page_size: int
     capabilities: Mapping[str, tuple[bool, str]]
     compat: tuple[str, ...]
+    settings: Mapping[str, str]
     findings: Mapping[str, Finding]
     """By ``observer.label`` (behaviour[case id])."""
 
     def run_info(self) -> RunInfo:
         """The system the observations were made on, as profile conditions read it."""
-        return observed(self.uname, self.page_size, self.binary_abi, self.capabilities, self.compat)
+        return observed(
+            self.uname, self.page_size, self.binary_abi, self.capabilities, self.compat, self.settings
+        )
 
     def observed_on(self) -> dict[str, str]:
         """Where and how the observations were made, as the results file records it."""
@@ -133,6 +137,12 @@ def _header(data: dict[str, Any], where: str) -> dict[str, Any]:
             raise Malformed("key 'compat': expected a list of strings")
         for index, layer in enumerate(data["compat"]):
             checked_text(f"compat[{index}]", layer, empty=False)
+        settings = data["settings"]
+        if not isinstance(settings, dict):
+            raise Malformed("key 'settings': expected an object of setting names and values")
+        for name, value in settings.items():
+            checked_text("settings", name, empty=False)
+            checked_text(f"settings.{name}", value, empty=False)
         if type(data["cases"]) is not int or data["cases"] < 0:
             raise Malformed(f"key 'cases': {quoted(data['cases'])} is not a count")
     except Malformed as error:
@@ -215,6 +225,7 @@ def parse(text: str, source: str) -> Observations:
             name: (state["available"], state["detail"]) for name, state in header["capabilities"].items()
         },
         compat=tuple(header["compat"]),
+        settings=dict(header["settings"]),
         findings=findings,
     )
 

@@ -72,6 +72,8 @@ class RunInfo:
     capabilities: Mapping[Capability, CapabilityState]
     compilers: Mapping[str, str]
     """Each C compiler the C layer tries, with its path ('' where it is not on PATH)."""
+    settings: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """System settings that decide outcomes (``SETTINGS``), by name, where they could be read."""
 
     def version_of(self, field: str) -> Version | None:
         """A version-like field as a comparable tuple (None when unknown or unparsable)."""
@@ -84,6 +86,7 @@ class RunInfo:
         data = dataclasses.asdict(self)
         data["compat"] = list(self.compat)
         data["compilers"] = dict(self.compilers)
+        data["settings"] = dict(self.settings)
         data["capabilities"] = {
             cap.value: {"available": state.available, "detail": state.detail}
             for cap, state in self.capabilities.items()
@@ -218,6 +221,29 @@ def _probe_dev_zero() -> CapabilityState:
     return CapabilityState(True, "/dev/zero opens read-write and reads as zeros")
 
 
+#: The settings read, per os: each decides what some case does, and each is read from where the
+#: system publishes it (a file, a sysctl), never by doing what it governs.
+SETTINGS = {
+    # proc(5) /proc/sys/vm/overcommit_memory: 0 heuristic, 1 always, 2 never (strict accounting).
+    "linux": ("vm.overcommit_memory",),
+    # FreeBSD tuning(7) vm.overcommit: bit 0 strict swap accounting, bit 1 RLIMIT_SWAP counts.
+    "freebsd": ("vm.overcommit",),
+}
+
+
+def _settings(os_name: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name in SETTINGS.get(os_name, ()):
+        if os_name == "linux":
+            value = _read_text("/proc/sys/" + name.replace(".", "/")).strip()
+        else:
+            number = sysctl.integer(name)
+            value = "" if number is None else str(number)
+        if value:
+            found[name] = value
+    return found
+
+
 def _probe_c_compiler(compilers: Mapping[str, str]) -> CapabilityState:
     found = [path for path in compilers.values() if path]
     if not found:
@@ -266,6 +292,7 @@ def probe() -> RunInfo:
         rlimit_as=_rlimit("RLIMIT_AS"),
         rlimit_data=_rlimit("RLIMIT_DATA"),
         compilers=compilers,
+        settings=_settings(os_name),
         capabilities={
             Capability.FORK: _probe_fork(),
             Capability.DEV_ZERO: _probe_dev_zero(),
@@ -293,6 +320,7 @@ def observed(
     abi_release: str,
     capabilities: Mapping[str, tuple[bool, str]],
     compat: tuple[str, ...],
+    settings: Mapping[str, str],
 ) -> RunInfo:
     """Describe the system an observations file was made on, from what the observer reported
     of it (``anonmap.observations``): no libc, Python or compiler took part there."""
@@ -313,6 +341,7 @@ def observed(
         rlimit_as=None,
         rlimit_data=None,
         compilers={},
+        settings=dict(settings),
         capabilities={
             **{states[name]: CapabilityState(*state) for name, state in capabilities.items()},
             Capability.C_COMPILER: CapabilityState(

@@ -39,6 +39,9 @@ typedef unsigned long obs_size;
 #define OBS_O_EXCL 0200
 #define OBS_SIGBUS 7
 #define OBS_SIGSYS 31
+/* include/uapi/asm-generic/resource.h */
+#define OBS_RLIMIT_DATA 2
+#define OBS_RLIMIT_AS 9
 #define OBS_HAS_UNAME 1
 #if defined(__x86_64__)
 #define OBS_ABI "linux-x86_64"
@@ -46,7 +49,7 @@ enum {
     SYS_read = 0, SYS_write = 1, SYS_open = 2, SYS_close = 3, SYS_mmap = 9, SYS_mprotect = 10,
     SYS_munmap = 11, SYS_madvise = 28, SYS_pipe2 = 293, SYS_dup2 = 33, SYS_setitimer = 38,
     SYS_getpid = 39, SYS_fork = 57, SYS_exit = 60, SYS_wait4 = 61, SYS_kill = 62, SYS_uname = 63,
-    SYS_unlink = 87, SYS_setpgid = 109, SYS_prctl = 157, SYS_exit_group = 231
+    SYS_unlink = 87, SYS_setpgid = 109, SYS_prctl = 157, SYS_exit_group = 231, SYS_prlimit64 = 302
 };
 
 static long obs_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6)
@@ -74,7 +77,7 @@ enum {
     SYS_read = 63, SYS_write = 64, SYS_exit = 93, SYS_exit_group = 94, SYS_setitimer = 103,
     SYS_kill = 129, SYS_setpgid = 154, SYS_uname = 160, SYS_prctl = 167, SYS_getpid = 172,
     SYS_munmap = 215, SYS_clone = 220, SYS_mmap = 222, SYS_mprotect = 226, SYS_madvise = 233,
-    SYS_wait4 = 260
+    SYS_wait4 = 260, SYS_prlimit64 = 261
 };
 #define OBS_AT_FDCWD (-100)
 #define OBS_SIGCHLD 17
@@ -113,6 +116,9 @@ static long obs_fork(void) { return obs_syscall(SYS_clone, OBS_SIGCHLD, 0, 0, 0,
 #define OBS_O_EXCL 0x800
 #define OBS_SIGBUS 10
 #define OBS_SIGSYS 12
+/* sys/sys/resource.h: RLIMIT_AS is RLIMIT_VMEM, 10, on both */
+#define OBS_RLIMIT_DATA 2
+#define OBS_RLIMIT_AS 10
 #define OBS_HAS_SYSCTL 1
 #if defined(__FreeBSD__)
 #define OBS_OS "freebsd"
@@ -123,7 +129,7 @@ enum {
     SYS_exit = 1, SYS_fork = 2, SYS_read = 3, SYS_write = 4, SYS_open = 5, SYS_close = 6,
     SYS_wait4 = 7, SYS_unlink = 10, SYS_getpid = 20, SYS_kill = 37, SYS_munmap = 73,
     SYS_mprotect = 74, SYS_madvise = 75, SYS_setpgid = 82, SYS_setitimer = 83, SYS_dup2 = 90,
-    SYS_sysctl = 202, SYS_minherit = 250, SYS_mmap = 477, SYS_pipe2 = 542
+    SYS_getrlimit = 194, SYS_sysctl = 202, SYS_minherit = 250, SYS_mmap = 477, SYS_pipe2 = 542
 };
 /* The kernel brands a static binary by this note (sys/kern/imgact_elf.c, the ABI note of
  * "FreeBSD" type NT_FREEBSD_ABI_TAG, as lib/csu's crtbrand writes it); 1300000 asks for no
@@ -140,7 +146,7 @@ enum {
     SYS_exit = 1, SYS_fork = 2, SYS_read = 3, SYS_write = 4, SYS_open = 5, SYS_close = 6,
     SYS_unlink = 10, SYS_getpid = 20, SYS_kill = 37, SYS_munmap = 73, SYS_mprotect = 74,
     SYS_madvise = 75, SYS_setpgid = 82, SYS_dup2 = 90, SYS_mmap = 197, SYS_sysctl = 202,
-    SYS_minherit = 273, SYS_setitimer = 425, SYS_wait4 = 449, SYS_pipe2 = 453
+    SYS_getrlimit = 194, SYS_minherit = 273, SYS_setitimer = 425, SYS_wait4 = 449, SYS_pipe2 = 453
 };
 /* sys/kern/exec_elf.c netbsd_elf_signature(): a binary without the "NetBSD" ident note is not
  * NetBSD's (lib/csu/common/sysident.h writes it); 1000000000 is __NetBSD_Version__ of 10.0. */
@@ -228,6 +234,19 @@ static long obs_dup2(int from, int to)
 #else
     return obs_syscall(SYS_dup2, from, to, 0, 0, 0, 0);
 #endif
+}
+
+/* The soft limit, or (unsigned long)-1 where it cannot be read (both RLIM_INFINITY values,
+ * Linux's ~0 and the BSDs' 2^63-1, are above any size a case asks for). */
+static unsigned long obs_soft_limit(int resource)
+{
+    unsigned long limit[2] = {~0UL, ~0UL};
+#if defined(__linux__)
+    long ret = obs_syscall(SYS_prlimit64, 0, resource, 0, (long)limit, 0, 0);
+#else
+    long ret = obs_syscall(SYS_getrlimit, resource, (long)limit, 0, 0, 0, 0);
+#endif
+    return ret < 0 ? ~0UL : limit[0];
 }
 
 static long obs_pipe(int ends[2]) { return obs_syscall(SYS_pipe2, (long)ends, 0, 0, 0, 0, 0); }

@@ -766,6 +766,51 @@ static void check_stack_guards(const signed char *p)
     observed("ok", "");
 }
 
+/* calls.room_for(): a size this environment's limits refuse is unsupported, not an outcome. */
+static void room_for(unsigned long size)
+{
+    static const int limits[2] = {OBS_RLIMIT_AS, OBS_RLIMIT_DATA};
+    static const char *names[2] = {"RLIMIT_AS", "RLIMIT_DATA"};
+    for (int i = 0; i < 2; i++)
+        if (obs_soft_limit(limits[i]) < size) {
+            message_used = 0;
+            add("unsupported\n\n");
+            add(names[i]);
+            add(" is below the size this case maps: the environment's limit");
+            send_and_exit();
+        }
+}
+
+static void check_reservations(const signed char *p)
+{
+    int r = p[P_reservation];
+    unsigned long gib = 1UL << 30;
+    unsigned long size = (r == V_reservation_reserve_4t || r == V_reservation_noreserve_4t ||
+                          r == V_reservation_writable_4t)
+                             ? 4096 * gib
+                             : gib;
+    room_for(size);
+    int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
+    int rw = OBS_PROT_READ | OBS_PROT_WRITE;
+    if (r == V_reservation_noreserve_4t || r == V_reservation_writable_4t) {
+        long noreserve = r == V_reservation_noreserve_4t ? defined(OBS_MAP_NORESERVE, "MAP_NORESERVE") : 0;
+        /* Mapped, never touched: no page is ever committed, whatever the policy allowed. */
+        map(size, rw, anonymous | (int)noreserve, -1, 0);
+        observed("ok", "");
+    }
+    unsigned char *reserved = map(size, OBS_PROT_NONE, anonymous, -1, 0);
+    unsigned char *middle = reserved + size / 2;
+    if (r == V_reservation_touch_reserved) {
+        all(middle, 0, 1);
+    } else if (r == V_reservation_commit_slice) {
+        protect(middle, 16 * page, rw);
+        store_byte(middle + 16 * page - 1, 1, 1);
+        if (!all(middle + 16 * page - 1, 1, 1))
+            observed("nonzero", "");
+    }
+    observed("ok", "");
+}
+
 /* ---- running the cases -------------------------------------------------------------------- */
 
 typedef void (*obs_check)(const signed char *);
@@ -975,6 +1020,25 @@ static int under_seccomp_filter(void)
     return 0;
 }
 
+/* probe.py's settings (probe.SETTINGS), read where the system publishes them. */
+static void out_settings(void)
+{
+#if defined(__linux__)
+    char value[32];
+    long fd = obs_open("/proc/sys/vm/overcommit_memory", OBS_O_RDONLY, 0);
+    if (fd < 0)
+        return;
+    long got = obs_syscall(SYS_read, fd, (long)value, sizeof value - 1, 0, 0, 0);
+    obs_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+    while (got > 0 && (value[got - 1] == '\n' || value[got - 1] == ' '))
+        got--;
+    if (got <= 0)
+        return;
+    value[got] = 0;
+    out_field("vm.overcommit_memory", value);
+#endif
+}
+
 static void out_capability(const char *name, const char *problem, const char *fine)
 {
     out_string(name, 64);
@@ -1072,7 +1136,9 @@ static int observer_main(int argc, char **argv)
     out_text("}, \"compat\": [");
     if (under_seccomp_filter())
         out_string("seccomp-filter", 64);
-    out_text("], \"cases\": ");
+    out_text("], \"settings\": {");
+    out_settings();
+    out_text("}, \"cases\": ");
     out_number(OBS_CASE_COUNT);
     out_text("}\n");
     for (int i = 0; i < OBS_CASE_COUNT; i++) {
