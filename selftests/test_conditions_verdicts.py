@@ -27,6 +27,14 @@ from selftests.helpers import run_info
         ({"compat": ["wsl1", "gvisor"]}, {"compat": ("gvisor", "container")}, True),
         ({"page_size": 16384}, {"page_size": 16384}, True),
         ({"page_size": [4096, 8192]}, {"page_size": 16384}, False),
+        ({"setting": {"vm.overcommit_memory": "2"}}, {"settings": {"vm.overcommit_memory": "2"}}, True),
+        (
+            {"setting": {"vm.overcommit_memory": ["0", "1"]}},
+            {"settings": {"vm.overcommit_memory": "2"}},
+            False,
+        ),
+        # A setting the probe could not read satisfies no condition: the default entry decides.
+        ({"setting": {"vm.overcommit_memory": "0"}}, {"settings": {}}, False),
     ],
 )
 def test_holds(when: dict[str, object], changes: dict[str, object], expected: bool) -> None:
@@ -36,6 +44,20 @@ def test_holds(when: dict[str, object], changes: dict[str, object], expected: bo
 def test_condition_errors_name_the_field() -> None:
     problems = dict(condition_errors({"kernal": ">=1", "kernel": "4.15", "arch": [], "page_size": "4k"}))
     assert set(problems) == {"kernal", "kernel", "arch", "page_size"}
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ("2", "takes a table of settings"),
+        ({}, "takes a table of settings"),
+        ({"vm.overcommit_memroy": "2"}, "unknown setting 'vm.overcommit_memroy'"),
+        ({"vm.overcommit_memory": 2}, "takes a value or a list of values, as strings"),
+    ],
+)
+def test_a_bad_setting_condition_says_what_is_expected(setting: object, problem: str) -> None:
+    ((field, message),) = condition_errors({"setting": setting})
+    assert field == "setting" and problem in message
 
 
 def _expect(outcome: str) -> Expectation:

@@ -229,3 +229,23 @@ def test_shared_facts_that_tie_are_refused_naming_both_lines(profiles_dir: Path)
         load_shared(profiles_dir)
     (problem,) = raised.value.problems
     assert problem.startswith(f"{path}:") and "ambiguous" in problem and "writable" in problem
+
+
+def test_an_api_the_platform_lacks_makes_its_cases_unknown_with_the_reason(profiles_dir: Path) -> None:
+    extra = '\n[[expect]]\nbehaviour = "zero-fill"\ncase = { api = ["libc", "syscall"] }\noutcome = "zero"\ncite = ["test"]\n'
+    text = complete_profile(extra).replace(
+        'title = "Test OS"', 'title = "Test OS"\nunavailable = { syscall = "no raw system calls here" }', 1
+    )
+    profile = load_profile(_write(profiles_dir, text))
+    found = {c.params["api"]: profile.expectation(c, run_info()) for c in cases("zero-fill")}
+    syscall, libc = found["syscall"], found["libc"]
+    assert syscall is not None and (syscall.outcome, syscall.note) == ("unknown", "no raw system calls here")
+    assert libc is not None and libc.outcome == "zero"
+
+
+def test_an_unknown_unavailable_api_names_file_line_and_key(profiles_dir: Path) -> None:
+    text = complete_profile().replace(
+        'title = "Test OS"', 'title = "Test OS"\nunavailable = { sycall = "typo" }', 1
+    )
+    (problem,) = _problems(_write(profiles_dir, text))
+    assert problem.startswith(f"{profiles_dir / 'testos.toml'}:") and "'sycall' is not an api" in problem

@@ -126,3 +126,27 @@ def test_a_sandbox_that_blocks_fork_makes_every_case_unsupported_not_a_deviation
     assert {r["verdict"] for r in _records(run.results)} == {"unsupported"}
     assert all("fork" in str(r["detail"]) for r in _records(run.results))
     assert "unsupported: fork: fork() failed here" in run.output
+
+
+@pytest.mark.skipif(not LINUX, reason="seccomp is Linux's")
+def test_a_kernel_without_the_fork_advice_flips_exactly_the_cases_that_depend_on_it(tmp_path: Path) -> None:
+    from selftests.emulation import seccomp
+
+    if not seccomp.supported(platform.machine()):
+        pytest.skip(f"unsupported: the seccomp programs know no syscall numbers for {platform.machine()}")
+    launcher = [str(REPO / "selftests" / "emulation" / "launch.py"), "--seccomp", "fork-advice-einval", "--"]
+    run = run_suite(tmp_path, ["-n", "0", "-k", "fork_controls or syscall"], launcher=launcher)
+    assert run.results is not None, run.output
+    deviations = {name for name, verdict in run.verdicts().items() if verdict == "deviation"}
+    # Derived from the catalogue and the profile: every fork-controls case that gives the
+    # refused advice (KEEPONFORK asks for a wipe first), except those Linux refuses anyway.
+    records = {f"{r['behaviour']}[{r['case']}]": r for r in _records(run.results)}
+    dependent = set()
+    for name, record in records.items():
+        params = record["params"]
+        assert isinstance(params, dict)
+        refused = params.get("control") in ("MADV_DONTFORK", "MADV_WIPEONFORK", "MADV_KEEPONFORK")
+        if record["behaviour"] == "fork-controls" and refused and record["expected"] != "EINVAL":
+            dependent.add(name)
+    assert dependent and deviations == dependent
+    assert {records[name]["observed"] for name in deviations} == {"EINVAL"}

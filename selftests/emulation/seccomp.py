@@ -37,11 +37,12 @@ class Arch:
     clone: int
     clone3: int
     forks: tuple[int, ...]  # fork and vfork, where the architecture has them
+    madvise: int
 
 
 _ARCHES = {
-    "x86_64": Arch(audit=0xC000003E, mmap=9, clone=56, clone3=435, forks=(57, 58)),
-    "aarch64": Arch(audit=0xC00000B7, mmap=222, clone=220, clone3=435, forks=()),
+    "x86_64": Arch(audit=0xC000003E, mmap=9, clone=56, clone3=435, forks=(57, 58), madvise=28),
+    "aarch64": Arch(audit=0xC00000B7, mmap=222, clone=220, clone3=435, forks=(), madvise=233),
 }
 
 _NR_OFFSET = 0
@@ -195,6 +196,30 @@ def shared_anonymous_eperm(machine: str, map_anonymous: int) -> list[Insn]:
     )
 
 
+#: <asm-generic/mman-common.h>: the advice that asks a child not to get a mapping's contents.
+FORK_ADVICE = {"MADV_DONTFORK": 10, "MADV_WIPEONFORK": 18}
+
+
+def fork_advice_einval(machine: str, _map_anonymous: int) -> list[Insn]:
+    """madvise(MADV_DONTFORK) and madvise(MADV_WIPEONFORK) fail with EINVAL, as on a kernel
+    that has neither (Linux before 2.6.16 and 4.14): the sensitivity proof of fork-controls."""
+    arch = _ARCHES[machine]
+    return _assemble(
+        [
+            Insn(_LD_W_ABS, _ARCH_OFFSET),
+            Jump(_JMP_JEQ_K, arch.audit, false="allow"),
+            Insn(_LD_W_ABS, _NR_OFFSET),
+            Jump(_JMP_JEQ_K, arch.madvise, false="allow"),
+            Insn(_LD_W_ABS, _arg_low_word(2)),
+            *(Jump(_JMP_JEQ_K, advice, true="deny") for advice in FORK_ADVICE.values()),
+            Label("allow"),
+            Insn(_RET_K, _RET_ALLOW),
+            Label("deny"),
+            Insn(_RET_K, _RET_ERRNO | errno.EINVAL),
+        ]
+    )
+
+
 #: Mach VM flags XNU's mmap() accepts in the fd of a MAP_ANON call (osfmk/mach/vm_statistics.h):
 #: VM_FLAGS_ALIAS_MASK | VM_FLAGS_SUPERPAGE_MASK | VM_FLAGS_PURGABLE | VM_FLAGS_4GB_CHUNK.
 XNU_FD_FLAGS = 0xFF000000 | 0x00070000 | 0x2 | 0x4
@@ -211,6 +236,8 @@ PROGRAMS: dict[str, Callable[[str, int], list[Insn]]] = {
     "fork-blocked": lambda m, _anon: fork_blocked(m),
     # A sandbox that forbids shared anonymous memory.
     "shared-anonymous-eperm": shared_anonymous_eperm,
+    # A kernel without the fork advice.
+    "fork-advice-einval": fork_advice_einval,
 }
 
 
