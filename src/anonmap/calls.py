@@ -216,7 +216,7 @@ def python_errors(call: str) -> Iterator[None]:
         if error.errno is None:
             raise
         raise CallRefused(call, error.errno) from error
-    except (ValueError, TypeError, OverflowError, SystemError) as error:
+    except (ValueError, TypeError, OverflowError, SystemError, AttributeError) as error:
         raise Observed(type(error).__name__, f"{call}: {error}") from error
 
 
