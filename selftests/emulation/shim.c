@@ -62,9 +62,47 @@ static void hang_orphaning(void)
 }
 #endif
 
+#ifdef RULE_FREEBSD_EXCL_AND_ALIGNED
+/* FreeBSD sys/sys/mman.h: MAP_EXCL 0x4000, MAP_ALIGNED(n) n << MAP_ALIGNMENT_SHIFT (24). */
+#define FREEBSD_MAP_EXCL 0x4000
+#define FREEBSD_ALIGNMENT_MASK (0x3f << 24)
+
+static void *map_aligned(void *addr, size_t len, int prot, int flags, int fd, off_t off, unsigned shift)
+{
+    /* FreeBSD vm_map_find() with VMFS_ALIGNED_SPACE(n): the start is rounded up to 2^n. Here:
+     * map 2^n more, keep the aligned part, give the rest back. */
+    size_t alignment = (size_t)1 << shift;
+    char *p = raw_mmap(addr, len + alignment, prot, flags, fd, off);
+    if (p == MAP_FAILED)
+        return p;
+    char *start = (char *)(((uintptr_t)p + alignment - 1) & ~(uintptr_t)(alignment - 1));
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), kept = (len + page - 1) / page * page;
+    if (start > p)
+        munmap(p, (size_t)(start - p));
+    if (start + kept < p + len + alignment)
+        munmap(start + kept, (size_t)(p + len + alignment - (start + kept)));
+    return start;
+}
+#endif
+
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     int anonymous = (flags & MAP_ANONYMOUS) != 0;
+#ifdef RULE_FREEBSD_EXCL_AND_ALIGNED
+    if ((flags & FREEBSD_MAP_EXCL) && (flags & MAP_FIXED)) {
+        /* vm_mmap_object(): MAP_FIXED|MAP_EXCL -> vm_map_fixed(MAP_CHECK_EXCL), which fails with
+         * KERN_NO_SPACE over a mapping; vm_mmap_to_errno() makes that ENOMEM. */
+        flags = (flags & ~(FREEBSD_MAP_EXCL | MAP_FIXED)) | MAP_FIXED_NOREPLACE;
+        void *p = raw_mmap(addr, len, prot, flags, fd, off);
+        if (p == MAP_FAILED && errno == EEXIST)
+            errno = ENOMEM;
+        return p;
+    }
+    if (flags & FREEBSD_ALIGNMENT_MASK) {
+        unsigned shift = ((unsigned)flags & FREEBSD_ALIGNMENT_MASK) >> 24;
+        return map_aligned(addr, len, prot, flags & ~FREEBSD_ALIGNMENT_MASK, fd, off, shift);
+    }
+#endif
 #ifdef RULE_HANG_ORPHANING
     if (anonymous && len == 16 * (size_t)sysconf(_SC_PAGESIZE))
         hang_orphaning();
@@ -134,6 +172,26 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
     return mmap(addr, len, prot, flags, fd, off);
 }
 
+#ifdef RULE_FREEBSD_MINHERIT
+/* FreeBSD sys_minherit() -> vm_map_inherit(); vmspace_fork(): VM_INHERIT_NONE (2) leaves the
+ * entry out of the child, VM_INHERIT_ZERO (3) gives it fresh zero-fill memory. Linux's
+ * MADV_DONTFORK and MADV_WIPEONFORK do the same for the private mappings the persona covers;
+ * VM_INHERIT_SHARE (0) is what a shared mapping has already. */
+int minherit(void *addr, size_t len, int inherit)
+{
+    switch (inherit) {
+    case 0:
+        return 0;
+    case 2:
+        return madvise(addr, len, MADV_DONTFORK);
+    case 3:
+        return madvise(addr, len, MADV_WIPEONFORK);
+    }
+    errno = EINVAL;
+    return -1;
+}
+#endif
+
 int madvise(void *addr, size_t len, int advice)
 {
 #ifdef RULE_DONTNEED_KEEPS
@@ -142,5 +200,12 @@ int madvise(void *addr, size_t len, int advice)
     if (advice == MADV_DONTNEED)
         return 0;
 #endif
-    return (int)syscall(SYS_madvise, addr, len, advice);
+    int done = (int)syscall(SYS_madvise, addr, len, advice);
+#ifdef RULE_FREE_KEEPS_SHARED
+    /* FreeBSD vm_object_madvise(MADV_FREE) on a shared anonymous object: the pages stay (the
+     * man page allows either); Linux refuses MADV_FREE on shared memory with EINVAL. */
+    if (done != 0 && errno == EINVAL && advice == MADV_FREE)
+        return 0;
+#endif
+    return done;
 }
