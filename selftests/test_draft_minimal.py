@@ -240,7 +240,7 @@ def test_random_observations_are_reproduced_in_no_more_entries_than_cases(
             if rng.random() < 0.15:
                 records.append(_record(case, "", "withheld"))
                 continue
-            word = by_value.setdefault(tuple(case[key] for key in decisive), rng.choice(words))
+            word = by_value.setdefault(tuple(case.params.get(key, "") for key in decisive), rng.choice(words))
             records.append(_record(case, rng.choice(words) if rng.random() < 0.1 else word))
     text = draft.render(_run(records, tmp_path))
     for behaviour in behaviours().values():

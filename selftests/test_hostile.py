@@ -141,15 +141,23 @@ def _seccomp_launcher(program: str) -> tuple[str, ...]:
 
 CLASSES: dict[str, Hostile] = {
     "rlimit-data-40M": Hostile(
-        ("c-compiler", "timed out", "could not start", "killed by", "fork"),
+        ("c-compiler", "timed out", "could not start", "killed by", "fork", "RLIMIT_DATA is"),
         rlimits=((resource.RLIMIT_DATA, 40 << 20),),
     ),
     "rlimit-as-600M": Hostile(
-        ("c-compiler", "could not start", "killed by", "cannot build", "fork"),
+        ("c-compiler", "could not start", "killed by", "cannot build", "fork", "RLIMIT_AS is"),
         rlimits=((resource.RLIMIT_AS, 600 << 20),),
     ),
     "rlimit-as-80M-xdist": Hostile(
-        ("c-compiler", "could not start", "killed by", "cannot build", "cannot tell its target", "fork"),
+        (
+            "c-compiler",
+            "could not start",
+            "killed by",
+            "cannot build",
+            "cannot tell its target",
+            "fork",
+            "RLIMIT_AS is",
+        ),
         rlimits=((resource.RLIMIT_AS, 80 << 20),),
         workers="2",
     ),

@@ -155,6 +155,11 @@ class Judge:
         return self._state.time_limit
 
     @property
+    def compat(self) -> tuple[str, ...]:
+        """The compatibility layers the probe found between the suite and the kernel."""
+        return self._state.run_info.compat
+
+    @property
     def arch(self) -> str:
         """This machine's architecture as the probe names it."""
         return self._state.run_info.arch

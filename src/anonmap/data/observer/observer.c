@@ -152,6 +152,9 @@ static void out_field(const char *key, const char *value)
 /* A check runs in a child and ends by sending one message through this pipe:
  * "<kind>\n<outcome>\n<detail>", kind being outcome, unsupported or harness. */
 static int result_fd = -1;
+/* --on emulator: a user-mode emulator (qemu-user) tracks every guest page of a mapping, so
+ * terabytes cost it minutes and more memory than the machine has; such cases are not run. */
+static int emulated;
 static obs_size page;
 static char **environment;
 
@@ -790,6 +793,8 @@ static void check_reservations(const signed char *p)
                              ? 4096 * gib
                              : gib;
     room_for(size);
+    if (emulated && size > 64 * gib)
+        unsupported("qemu-user tracks every page of a mapping: terabytes are the emulator's limit, not the platform's", 0);
     int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
     int rw = OBS_PROT_READ | OBS_PROT_WRITE;
     if (r == V_reservation_noreserve_4t || r == V_reservation_writable_4t) {
@@ -1082,6 +1087,7 @@ static int observer_main(int argc, char **argv)
             on = argv[++i];
             if (!same_text(on, "real") && !same_text(on, "vm") && !same_text(on, "emulator"))
                 return usage("--on expects real, vm or emulator");
+            emulated = same_text(on, "emulator");
         } else if (same_text(argv[i], "--time-limit-ms") && i + 1 < argc) {
             time_limit_ms = parse_number(argv[++i]);
             if (time_limit_ms < 1 || time_limit_ms > 3600000)
