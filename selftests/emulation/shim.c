@@ -16,6 +16,13 @@
 
 /* Helpers are marked unused: a persona's build enables only the rules it needs. */
 
+/* Flags a rule adds on the platform's behalf, which the unknown-flag rules must let pass. */
+#ifdef RULE_NO_SWAP_RESERVATION
+#define SHIM_ADDED_FLAGS MAP_NORESERVE
+#else
+#define SHIM_ADDED_FLAGS 0
+#endif
+
 static void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
@@ -107,10 +114,17 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
     if (anonymous && len == 16 * (size_t)sysconf(_SC_PAGESIZE))
         hang_orphaning();
 #endif
+#ifdef RULE_NO_SWAP_RESERVATION
+    /* FreeBSD swap_reserve_by_cred() (sys/vm/swap_pager.c) with vm.overcommit 0, the default:
+     * no strict accounting, so a private writable mapping of any size is granted. Linux's
+     * heuristic refuses one larger than memory and swap; MAP_NORESERVE skips it. */
+    if (anonymous && (flags & MAP_PRIVATE) && (prot & PROT_WRITE))
+        flags |= MAP_NORESERVE;
+#endif
 #ifdef RULE_UNKNOWN_FLAGS_EINVAL
     /* FreeBSD kern_mmap(), OpenBSD sys_mmap() MAP_FLAGMASK: a flag the platform does not
      * define is EINVAL. Of the flags the suite passes, these are defined everywhere. */
-    if (flags & ~(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS))
+    if (flags & ~(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | SHIM_ADDED_FLAGS))
         return fail(EINVAL);
 #endif
 #ifdef RULE_UNKNOWN_FLAGS_IGNORED
