@@ -72,6 +72,8 @@ def test_mprotect(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("madvise")
 def test_madvise(case: Case, judge: Judge) -> None:
+    judge.require_kernel_advice(case["advice"])
+
     def check() -> str:
         advice = judge.constants.value(case["advice"])
         flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()

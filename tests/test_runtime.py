@@ -26,6 +26,8 @@ from anonmap.judge import Judge
 @pytest.mark.behaviour("fork-controls")
 def test_fork_controls(case: Case, judge: Judge) -> None:
     control = case["control"]
+    if control.startswith("MADV_"):
+        judge.require_kernel_advice(control)
 
     def check() -> str:
         region = map_libc(PAGE, SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous())

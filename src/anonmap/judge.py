@@ -21,6 +21,9 @@ from anonmap.verdicts import Verdict, decide
 #: What a sandbox's seccomp policy answers with (SECCOMP_RET_ERRNO with EPERM: Docker's default
 #: profile, systemd's SystemCallFilter=). Under a filter, an unexpected one is the sandbox's.
 SANDBOX_ERRNOS = ("EPERM",)
+#: The madvise advice a user-mode emulator (qemu-user) passes to the kernel, or that means
+#: nothing whoever answers it.
+EMULATED_ADVICE = ("MADV_DONTNEED", "MADV_NORMAL")
 #: The user property a record travels in, from an xdist worker to the controller.
 PROPERTY = "anonmap-record"
 
@@ -153,6 +156,16 @@ class Judge:
     def time_limit(self) -> float:
         """The time limit of one check, and of one compiler or program run."""
         return self._state.time_limit
+
+    def require_kernel_advice(self, advice: str) -> None:
+        """Skip the case as unsupported where a user-mode emulator answers this madvise advice
+        itself: qemu-user passes MADV_DONTNEED alone to the kernel (linux-user/mmap.c
+        target_madvise(), "This is a hint, so ignoring and returning success is ok", through
+        qemu 7.2), so what any other advice does is the emulator's, not the platform's."""
+        if advice not in EMULATED_ADVICE and "qemu-user" in self.compat:
+            self.unsupported(
+                f"qemu-user answers madvise({advice}) itself: the emulator's behaviour, not the platform's"
+            )
 
     @property
     def compat(self) -> tuple[str, ...]:

@@ -261,6 +261,13 @@ static long defined(long value, const char *name)
     return value;
 }
 
+/* judge.require_kernel_advice(): qemu-user passes MADV_DONTNEED alone to the kernel. */
+static void require_kernel_advice(int advice)
+{
+    if (emulated && advice != OBS_MADV_DONTNEED && advice != OBS_MADV_NORMAL)
+        unsupported("qemu-user answers this madvise itself: the emulator's behaviour, not the platform's", 0);
+}
+
 /* ---- the calls the checks make ---------------------------------------------------------- */
 
 static unsigned char *map(obs_size length, int prot, int flags, int fd, long offset)
@@ -640,6 +647,7 @@ static void check_madvise(const signed char *p)
     int advice = p[P_advice] == V_advice_MADV_DONTNEED ? OBS_MADV_DONTNEED
                  : p[P_advice] == V_advice_MADV_FREE   ? (int)defined(OBS_MADV_FREE, "MADV_FREE")
                                                        : OBS_MADV_NORMAL;
+    require_kernel_advice(advice);
     unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
     store_byte(region, 0x5a, page);
     advise(region, page, advice);
@@ -692,6 +700,8 @@ static const char *seen_after_fork(unsigned char *region)
 static void check_fork_controls(const signed char *p)
 {
     int c = p[P_control];
+    if (c == V_control_MADV_DONTFORK || c == V_control_MADV_WIPEONFORK || c == V_control_MADV_KEEPONFORK)
+        require_kernel_advice(-1);
     unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
     if (c == V_control_MADV_DONTFORK) {
         advise(region, page, (int)defined(OBS_MADV_DONTFORK, "MADV_DONTFORK"));
@@ -836,6 +846,7 @@ struct itimer {
 };
 
 static long time_limit_ms = 10000;
+
 
 struct finding {
     char kind[16];
