@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import mmap
 import os
 import statistics
 import sys
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 import anonmap
-from anonmap import catalogue, ctoolchain, isolate, processes, suite
+from anonmap import catalogue, ctoolchain, isolate, observer, processes, suite
 from anonmap.probe import describe
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,6 +73,22 @@ def time_c_layer(runs: int) -> tuple[float, float, int]:
         )
         demos.append(time.perf_counter() - started)
     return statistics.median(matrix), statistics.median(demos), len(compilers)
+
+
+def time_observer(runs: int) -> tuple[float, int]:
+    """The freestanding observer built with cc and run over every syscall case, as the suite
+    does once per run."""
+    constants = {
+        name: value for name in observer.PROFILE_CONSTANTS if (value := getattr(mmap, name, None)) is not None
+    }
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        built, ran = observer.observe("cc", constants, isolate.DEFAULT_TIME_LIMIT)
+        samples.append(time.perf_counter() - started)
+        if ran is None or not ran.ok:
+            raise SystemExit(f"the observer did not build or run; fix it before timing it: {built.problem}")
+    return statistics.median(samples), len(observer.cases())
 
 
 _FLOOR_BARE = """
@@ -141,6 +158,7 @@ def figures(runs: int) -> str:
     bare = time_floor(_FLOOR_BARE, cases, runs)
     forked = time_floor(_FLOOR_FORK, cases, runs)
     c_matrix, c_demos, compilers = time_c_layer(runs)
+    observed, syscall_cases = time_observer(runs)
     machine = describe(info)[0].removeprefix("anonmap: ")
     return "\n".join(
         [
@@ -159,6 +177,7 @@ def figures(runs: int) -> str:
             f"| `anonmap.probe()` | {probe_ms / 1000:.4f} ({probe_ms:.1f} ms) | under 0.050 |",
             f"| C header matrix: {len(ctoolchain.CONFIGS)} configurations x {compilers} compilers | {c_matrix:.2f} | well under 1 |",
             f"| C seed demo: built and run both ways by {compilers} compilers | {c_demos:.2f} | |",
+            f"| the observer: built by cc, then run over its {syscall_cases} cases | {observed:.2f} | |",
             "",
         ]
     )

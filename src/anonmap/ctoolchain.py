@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import os
 import re
 import tempfile
@@ -158,8 +159,10 @@ class Toolchain:
 _TRIVIAL = '#include <stdio.h>\nint main(void) { puts("anonmap-ok"); return 0; }\n'
 
 
+@functools.cache
 def check(compiler: str, arch: str, time_limit: float) -> Toolchain:
-    """Whether ``compiler`` builds for ``arch`` and its trivial program builds and runs here."""
+    """Whether ``compiler`` builds for ``arch`` and its trivial program builds and runs here;
+    once per process, shared by the C layer and the observer (a failure is remembered too)."""
     asked = target(compiler, time_limit)
     if not asked.ok:
         return Toolchain(compiler, "", f"cannot tell its target (-dumpmachine): {asked.failure()}")
