@@ -135,7 +135,7 @@ def test_observations_judged_elsewhere_give_the_direct_runs_verdicts(
     assert run.results["observed_on"] == {
         "by": f"the anonmap observer (linux-{platform.machine()})",
         "on": "vm",
-        "file": str(observations),
+        "file": observations.name,
     }
     assert run.results["run_info"]["libc"] == "none"
 

@@ -3,7 +3,9 @@
     python tools/make_sample.py
 
 Runs the suite natively, under each emulated persona (seccomp and the shim), and under qemu-user
-for mips64el and s390x where qemu-user is installed; merges the results; writes the merged JSON,
+for mips64el and s390x where qemu-user is installed; judges the freestanding observer
+cross-built for aarch64 and run under qemu-aarch64 where clang, lld and qemu-user are; merges
+the results; writes the merged JSON,
 the HTML page, the Markdown, and a screenshot of the page where Chromium is installed. Needs an
 environment with pytest and pytest-xdist (tox -e bench's, for example) and Linux.
 """
@@ -37,6 +39,31 @@ def _pytest(results: Path, extra: list[str], launcher: list[str] | None = None) 
         raise SystemExit(f"no complete results from {' '.join(command)}:\n{done.stdout[-3000:]}")
 
 
+def _observed_aarch64(work: Path) -> Path | None:
+    """The observer's observations on aarch64 Linux under qemu-user, judged here, as a porter
+    would judge them from another machine (the README's recipe)."""
+    if not all(shutil.which(tool) for tool in ("clang", "ld.lld", "qemu-aarch64")):
+        return None
+    anonmap = [sys.executable, "-m", "anonmap"]
+    built = processes.run(
+        [*anonmap, "observer", "--target", "aarch64-linux-gnu", "--output", f"{work}/"],
+        RUN_TIME_LIMIT,
+        cwd=str(REPO),
+    )
+    if not built.ok:
+        raise SystemExit(f"anonmap observer {built.failure()}:\n{built.stderr}")
+    ran = processes.run(
+        ["qemu-aarch64", str(work / "anonmap-observer-aarch64-linux-gnu"), "--on", "emulator"], RUN_TIME_LIMIT
+    )
+    if not ran.ok:
+        raise SystemExit(f"the aarch64 observer under qemu-aarch64 {ran.failure()}")
+    observations = work / "linux-aarch64-observations.jsonl"
+    observations.write_text(ran.stdout)
+    target = work / "linux-aarch64-observed.json"
+    _pytest(target, [f"--anonmap-observations={observations}", "--anonmap-label=linux-aarch64-observer"])
+    return target
+
+
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="anonmap-sample-"))
     files = [work / "linux-native.json"]
@@ -62,6 +89,9 @@ def main() -> int:
             processes.run([*qemu_user, "--", f"--anonmap-results={target}"], RUN_TIME_LIMIT, cwd=str(REPO))
             if target.exists():
                 files.append(target)
+    observed = _observed_aarch64(work)
+    if observed is not None:
+        files.append(observed)
     SAMPLE.mkdir(parents=True, exist_ok=True)
     merged = processes.run(
         [

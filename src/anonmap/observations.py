@@ -83,7 +83,8 @@ class Observations:
 
     def observed_on(self) -> dict[str, str]:
         """Where and how the observations were made, as the results file records it."""
-        return {"by": f"the anonmap observer ({self.abi})", "on": self.on, "file": self.source}
+        # The file's name, not its path: results travel to other machines and into reports.
+        return {"by": f"the anonmap observer ({self.abi})", "on": self.on, "file": Path(self.source).name}
 
 
 def _object(line: str, where: str) -> dict[str, Any]:
