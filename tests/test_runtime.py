@@ -14,6 +14,7 @@ from anonmap.calls import (
     SHARING_FLAGS,
     LibcRegion,
     Unsupported,
+    limit_data,
     map_libc,
     mmap_raw,
     mprotect,
@@ -121,6 +122,8 @@ _RESERVATION_SIZES = {
     "commit-slice": _GIB,
     "noreserve-4t": 4096 * _GIB,
     "writable-4t": 4096 * _GIB,
+    "data-limit-writable": 2 * _GIB,
+    "data-limit-reserved": 2 * _GIB,
 }
 
 
@@ -130,11 +133,17 @@ def test_reservations(case: Case, judge: Judge) -> None:
     size = _RESERVATION_SIZES[reservation]
 
     def check() -> str:
-        room_for(size)
+        if reservation.startswith("data-limit"):
+            # The case is what an RLIMIT_DATA below the size does: it sets one, and only the
+            # environment's RLIMIT_AS can make it unsupported.
+            limit_data(_GIB)
+            room_for(size, ("RLIMIT_AS",))
+        else:
+            room_for(size)
         if size > _EMULATED_MOST and "qemu-user" in judge.compat:
             raise Unsupported(_EMULATED_WHY)
         anonymous = MAP_PRIVATE | judge.constants.anonymous()
-        if reservation in ("noreserve-4t", "writable-4t"):
+        if reservation in ("noreserve-4t", "writable-4t", "data-limit-writable"):
             noreserve = judge.constants.value("MAP_NORESERVE") if reservation == "noreserve-4t" else 0
             # Mapped, never touched: no page is ever committed, whatever the policy allowed.
             mmap_raw(None, size, PROT_RW, anonymous | noreserve, -1, 0)

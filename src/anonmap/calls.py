@@ -148,12 +148,24 @@ class PythonRegion:
             self.mapped.madvise(advice)
 
 
-def room_for(size: int) -> None:
+def limit_data(limit: int) -> None:
+    """Lower this process's soft RLIMIT_DATA to ``limit`` (in a check's child only): a case
+    about what the limit counts sets it itself. Unsupported where the hard limit is lower."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY and hard < limit:
+        raise Unsupported(
+            f"the hard RLIMIT_DATA is {hard >> 20} MiB, below the {limit >> 20} MiB the case sets"
+        )
+    if soft == resource.RLIM_INFINITY or soft > limit:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+
+def room_for(size: int, limits: tuple[str, ...] = ("RLIMIT_AS", "RLIMIT_DATA")) -> None:
     """Raise ``Unsupported`` when this environment cannot even ask for ``size`` bytes of
-    address space: a 32-bit process, or a resource limit below it (RLIMIT_AS, RLIMIT_DATA)."""
+    address space: a 32-bit process, or one of ``limits`` below it."""
     if size > sys.maxsize:
         raise Unsupported(f"{size >> 30} GiB does not fit this process's address space")
-    for name in ("RLIMIT_AS", "RLIMIT_DATA"):
+    for name in limits:
         which = getattr(resource, name, None)
         soft = resource.RLIM_INFINITY if which is None else resource.getrlimit(which)[0]
         if soft != resource.RLIM_INFINITY and soft < size:

@@ -129,7 +129,7 @@ enum {
     SYS_exit = 1, SYS_fork = 2, SYS_read = 3, SYS_write = 4, SYS_open = 5, SYS_close = 6,
     SYS_wait4 = 7, SYS_unlink = 10, SYS_getpid = 20, SYS_kill = 37, SYS_munmap = 73,
     SYS_mprotect = 74, SYS_madvise = 75, SYS_setpgid = 82, SYS_setitimer = 83, SYS_dup2 = 90,
-    SYS_getrlimit = 194, SYS_sysctl = 202, SYS_minherit = 250, SYS_mmap = 477, SYS_pipe2 = 542
+    SYS_getrlimit = 194, SYS_setrlimit = 195, SYS_sysctl = 202, SYS_minherit = 250, SYS_mmap = 477, SYS_pipe2 = 542
 };
 /* The kernel brands a static binary by this note (sys/kern/imgact_elf.c, the ABI note of
  * "FreeBSD" type NT_FREEBSD_ABI_TAG, as lib/csu's crtbrand writes it); 1300000 asks for no
@@ -146,7 +146,7 @@ enum {
     SYS_exit = 1, SYS_fork = 2, SYS_read = 3, SYS_write = 4, SYS_open = 5, SYS_close = 6,
     SYS_unlink = 10, SYS_getpid = 20, SYS_kill = 37, SYS_munmap = 73, SYS_mprotect = 74,
     SYS_madvise = 75, SYS_setpgid = 82, SYS_dup2 = 90, SYS_mmap = 197, SYS_sysctl = 202,
-    SYS_getrlimit = 194, SYS_minherit = 273, SYS_setitimer = 425, SYS_wait4 = 449, SYS_pipe2 = 453
+    SYS_getrlimit = 194, SYS_setrlimit = 195, SYS_minherit = 273, SYS_setitimer = 425, SYS_wait4 = 449, SYS_pipe2 = 453
 };
 /* sys/kern/exec_elf.c netbsd_elf_signature(): a binary without the "NetBSD" ident note is not
  * NetBSD's (lib/csu/common/sysident.h writes it); 1000000000 is __NetBSD_Version__ of 10.0. */

@@ -780,11 +780,11 @@ static void check_stack_guards(const signed char *p)
 }
 
 /* calls.room_for(): a size this environment's limits refuse is unsupported, not an outcome. */
-static void room_for(unsigned long size)
+static void room_for(unsigned long size, int also_data)
 {
     static const int limits[2] = {OBS_RLIMIT_AS, OBS_RLIMIT_DATA};
     static const char *names[2] = {"RLIMIT_AS", "RLIMIT_DATA"};
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 1 + also_data; i++)
         if (obs_soft_limit(limits[i]) < size) {
             message_used = 0;
             add("unsupported\n\n");
@@ -794,20 +794,50 @@ static void room_for(unsigned long size)
         }
 }
 
+/* calls.limit_data(): lower the soft RLIMIT_DATA, in the check's child, for a case about what
+ * the limit counts. */
+static void limit_data(unsigned long limit)
+{
+    unsigned long now[2] = {~0UL, ~0UL};
+#if defined(__linux__)
+    long ret = obs_syscall(SYS_prlimit64, 0, OBS_RLIMIT_DATA, 0, (long)now, 0, 0);
+#else
+    long ret = obs_syscall(SYS_getrlimit, OBS_RLIMIT_DATA, (long)now, 0, 0, 0, 0);
+#endif
+    if (ret < 0)
+        unsupported("RLIMIT_DATA cannot be read", -ret);
+    if (now[1] < limit)
+        unsupported("the hard RLIMIT_DATA is below the limit the case sets", 0);
+    if (now[0] <= limit)
+        return;
+    now[0] = limit;
+#if defined(__linux__)
+    ret = obs_syscall(SYS_prlimit64, 0, OBS_RLIMIT_DATA, (long)now, 0, 0, 0);
+#else
+    ret = obs_syscall(SYS_setrlimit, OBS_RLIMIT_DATA, (long)now, 0, 0, 0, 0);
+#endif
+    if (ret < 0)
+        unsupported("RLIMIT_DATA cannot be lowered", -ret);
+}
+
 static void check_reservations(const signed char *p)
 {
     int r = p[P_reservation];
     unsigned long gib = 1UL << 30;
+    int limited = r == V_reservation_data_limit_writable || r == V_reservation_data_limit_reserved;
     unsigned long size = (r == V_reservation_reserve_4t || r == V_reservation_noreserve_4t ||
                           r == V_reservation_writable_4t)
                              ? 4096 * gib
-                             : gib;
-    room_for(size);
+                         : limited ? 2 * gib
+                                   : gib;
+    if (limited)
+        limit_data(gib);
+    room_for(size, !limited);
     if (emulated && size > 64 * gib)
         unsupported("qemu-user tracks every page of a mapping: terabytes are the emulator's limit, not the platform's", 0);
     int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
     int rw = OBS_PROT_READ | OBS_PROT_WRITE;
-    if (r == V_reservation_noreserve_4t || r == V_reservation_writable_4t) {
+    if (r == V_reservation_noreserve_4t || r == V_reservation_writable_4t || r == V_reservation_data_limit_writable) {
         long noreserve = r == V_reservation_noreserve_4t ? defined(OBS_MAP_NORESERVE, "MAP_NORESERVE") : 0;
         /* Mapped, never touched: no page is ever committed, whatever the policy allowed. */
         map(size, rw, anonymous | (int)noreserve, -1, 0);
