@@ -9,16 +9,20 @@ from anonmap import forking
 from anonmap.calls import (
     MAP_PRIVATE,
     PAGE,
+    PROT_EXEC,
     PROT_NONE,
+    PROT_READ,
     PROT_RW,
     SHARING_FLAGS,
     LibcRegion,
     Unsupported,
+    jit_write_protect,
     limit_data,
     map_libc,
     mmap_raw,
     mprotect,
     room_for,
+    run_code,
 )
 from anonmap.catalogue import Case
 from anonmap.judge import Judge
@@ -159,5 +163,38 @@ def test_reservations(case: Case, judge: Judge) -> None:
             if committed.read(16 * PAGE - 1, 1) != b"\x01":
                 return "nonzero"
         return "ok"
+
+    judge.run(check)
+
+
+#: int f(void) { return 42; } where the architecture's caches need no maintenance between
+#: writing code and running it: x86-64 keeps instruction fetch coherent with stores (Intel SDM
+#: vol. 3, 11.6 "Self-modifying code"). Elsewhere the calls are made and the code is not run.
+_RETURN_42 = {"x86_64": b"\xb8\x2a\x00\x00\x00\xc3"}
+
+
+@pytest.mark.behaviour("exec-memory")
+def test_exec_memory(case: Case, judge: Judge) -> None:
+    code = case["code"]
+    machine_code = _RETURN_42.get(judge.arch)
+
+    def check() -> str:
+        flags = MAP_PRIVATE | judge.constants.anonymous()
+        if code == "map-jit":
+            flags |= judge.constants.value("MAP_JIT")
+        at_once = code in ("rwx-at-mmap", "map-jit")
+        region = LibcRegion(mmap_raw(None, PAGE, PROT_RW | (PROT_EXEC if at_once else 0), flags, -1, 0), PAGE)
+        if code == "map-jit":
+            jit_write_protect(False)
+        region.write(0, machine_code or b"\0" * 8)
+        if code == "map-jit":
+            jit_write_protect(True)
+        if code == "rw-then-rx":
+            mprotect(region.address, PAGE, PROT_READ | PROT_EXEC)
+        elif code == "rw-then-rwx":
+            mprotect(region.address, PAGE, PROT_RW | PROT_EXEC)
+        if machine_code is None:
+            return "ok"
+        return "ok" if run_code(region.address) == 42 else "nonzero"
 
     judge.run(check)

@@ -23,6 +23,7 @@ PROT_RW = PROT_READ | PROT_WRITE
 #: 0 in every sys/mman.h here (Linux's mman-common.h, the BSDs', XNU's, illumos'); the mmap
 #: module does not export it.
 PROT_NONE = 0
+PROT_EXEC = mmap.PROT_EXEC
 MAP_SHARED = mmap.MAP_SHARED
 MAP_PRIVATE = mmap.MAP_PRIVATE
 
@@ -75,6 +76,12 @@ _minherit = getattr(_libc, "minherit", None)
 if _minherit is not None:
     _minherit.restype = ctypes.c_int
     _minherit.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+
+# Apple silicon's per-thread switch between writing and executing MAP_JIT memory (macOS 11).
+_jit_write_protect = getattr(_libc, "pthread_jit_write_protect_np", None)
+if _jit_write_protect is not None:
+    _jit_write_protect.restype = None
+    _jit_write_protect.argtypes = [ctypes.c_int]
 
 MAP_FAILED = ctypes.c_void_p(-1).value
 
@@ -193,6 +200,18 @@ def mprotect(address: int, length: int, prot: int) -> None:
 
 def madvise(address: int, length: int, advice: int) -> None:
     _check("madvise", _madvise(address, length, advice))
+
+
+def jit_write_protect(enabled: bool) -> None:
+    """pthread_jit_write_protect_np() where libc has it: MAP_JIT memory is writable by this
+    thread while it is off, executable while it is on; nothing to do elsewhere."""
+    if _jit_write_protect is not None:
+        _jit_write_protect(int(enabled))
+
+
+def run_code(address: int) -> int:
+    """Call the machine code at ``address`` as ``int f(void)``."""
+    return int(ctypes.CFUNCTYPE(ctypes.c_int)(address)())
 
 
 def minherit(address: int, length: int, inherit: int) -> None:

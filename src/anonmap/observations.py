@@ -44,7 +44,7 @@ _HEADER_KEYS = {
     "cases",
 }
 _UNAME_KEYS = ("sysname", "release", "version", "machine")
-_CAPABILITIES = ("fork", "dev-zero")
+_CAPABILITIES = ("fork", "dev-zero", "exec-memory")
 
 
 class ObservationsError(Exception):

@@ -117,7 +117,7 @@ def case_header(constants: Mapping[str, int]) -> str:
         indices = [
             str(list(glossary[n].values).index(case.params[n])) if n in case.params else "-1" for n in names
         ]
-        needs = int(Capability.DEV_ZERO in case.requires)
+        needs = ", ".join(str(int(c in case.requires)) for c in (Capability.DEV_ZERO, Capability.EXEC_MEMORY))
         rows.append(
             f'    {{"{case.behaviour}", "{case.id}", check_{_identifier(case.behaviour)}, {needs}, '
             f"{{{', '.join(indices)}}}}}, \\"
@@ -145,6 +145,7 @@ PROFILE_CONSTANTS = (
     "MAP_STACK",
     "MAP_GROWSDOWN",
     "MAP_NORESERVE",
+    "MAP_JIT",
 )
 
 

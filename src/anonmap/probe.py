@@ -7,6 +7,7 @@ stand between the suite and the kernel, and which capabilities the environment g
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import enum
 import mmap
@@ -42,6 +43,9 @@ class Capability(str, enum.Enum):
     """/dev/zero exists, is a character device and opens for reading and writing."""
     C_COMPILER = "c-compiler"
     """A C compiler the C layer tries (cc, gcc, clang, musl-gcc) is on PATH."""
+    EXEC_MEMORY = "exec-memory"
+    """No policy set on this process or system forbids memory that is written, then executed:
+    Linux's per-process MDWE (prctl PR_SET_MDWE), SELinux's deny_execmem."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,21 +231,75 @@ SETTINGS = {
     # proc(5) /proc/sys/vm/overcommit_memory: 0 heuristic, 1 always, 2 never (strict accounting).
     "linux": ("vm.overcommit_memory",),
     # FreeBSD tuning(7) vm.overcommit: bit 0 strict swap accounting, bit 1 RLIMIT_SWAP counts.
-    "freebsd": ("vm.overcommit",),
+    # kern.elf64.allow_wx: 0 refuses mappings both writable and executable (sys/kern/imgact_elf.c).
+    "freebsd": ("vm.overcommit", "kern.elf64.allow_wx"),
+    # security(7) PaX MPROTECT: enabled, and global (every program, not only those marked).
+    "netbsd": ("security.pax.mprotect.enabled", "security.pax.mprotect.global"),
+    # Not a sysctl: whether this process runs under the hardened runtime (csops(2) CS_RUNTIME).
+    "darwin": ("darwin.hardened-runtime",),
 }
 
 
+#: xnu osfmk/kern/cs_blobs.h CS_OPS_STATUS and CS_RUNTIME: the process runs under the
+#: hardened runtime, which refuses unsigned executable memory without an entitlement.
+_CS_OPS_STATUS = 0
+_CS_RUNTIME = 0x00010000
+
+
+def _hardened_runtime() -> str:
+    try:
+        csops = ctypes.CDLL(None, use_errno=True).csops
+    except (OSError, AttributeError):
+        return ""
+    csops.restype = ctypes.c_int
+    csops.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_void_p, ctypes.c_size_t]
+    status = ctypes.c_uint32(0)
+    if csops(os.getpid(), _CS_OPS_STATUS, ctypes.byref(status), ctypes.sizeof(status)) != 0:
+        return ""
+    return "1" if status.value & _CS_RUNTIME else "0"
+
+
+def _setting(os_name: str, name: str) -> str:
+    if os_name == "linux":
+        return _read_text("/proc/sys/" + name.replace(".", "/")).strip()
+    if name == "darwin.hardened-runtime":
+        return _hardened_runtime()
+    number = sysctl.integer(name)
+    return "" if number is None else str(number)
+
+
 def _settings(os_name: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name in SETTINGS.get(os_name, ()):
-        if os_name == "linux":
-            value = _read_text("/proc/sys/" + name.replace(".", "/")).strip()
-        else:
-            number = sysctl.integer(name)
-            value = "" if number is None else str(number)
-        if value:
-            found[name] = value
-    return found
+    found = {name: _setting(os_name, name) for name in SETTINGS.get(os_name, ())}
+    return {name: value for name, value in found.items() if value}
+
+
+#: <linux/prctl.h> PR_GET_MDWE, and its PR_MDWE_REFUSE_EXEC_GAIN bit (Linux 6.3).
+_PR_GET_MDWE = 66
+_PR_MDWE_REFUSE_EXEC_GAIN = 1
+
+
+def _probe_exec_memory(os_name: str) -> CapabilityState:
+    """Whether a policy on this process or system refuses write-then-execute memory. Both are
+    read, never tried: prctl(PR_GET_MDWE) returns the process's flags (EINVAL before 6.3), and
+    selinuxfs publishes the enforcing mode and the deny_execmem boolean."""
+    if os_name != "linux":
+        return CapabilityState(True, "no per-process policy the probe knows of on this platform")
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        prctl.restype = ctypes.c_int
+        prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+        flags = prctl(_PR_GET_MDWE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        flags = -1
+    if flags > 0 and flags & _PR_MDWE_REFUSE_EXEC_GAIN:
+        return CapabilityState(
+            False,
+            "MDWE (prctl PR_SET_MDWE) refuses writable-then-executable memory in this process (probe: exec-memory)",
+        )
+    enforcing = _read_text("/sys/fs/selinux/enforce").strip() == "1"
+    if enforcing and _read_text("/sys/fs/selinux/booleans/deny_execmem").startswith("1"):
+        return CapabilityState(False, "SELinux is enforcing deny_execmem (probe: exec-memory)")
+    return CapabilityState(True, "no MDWE on this process, no SELinux deny_execmem")
 
 
 def _probe_c_compiler(compilers: Mapping[str, str]) -> CapabilityState:
@@ -297,6 +355,7 @@ def probe() -> RunInfo:
             Capability.FORK: _probe_fork(),
             Capability.DEV_ZERO: _probe_dev_zero(),
             Capability.C_COMPILER: _probe_c_compiler(compilers),
+            Capability.EXEC_MEMORY: _probe_exec_memory(os_name),
         },
     )
 

@@ -17,6 +17,7 @@ typedef unsigned long obs_size;
 /* The observer has minherit where the kernel has the system call (not Linux). */
 #define OBS_PROT_READ 1
 #define OBS_PROT_WRITE 2
+#define OBS_PROT_EXEC 4
 #define OBS_MAP_SHARED 1
 #define OBS_MAP_PRIVATE 2
 #define OBS_MADV_NORMAL 0

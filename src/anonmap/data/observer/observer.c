@@ -856,6 +856,39 @@ static void check_reservations(const signed char *p)
     observed("ok", "");
 }
 
+/* int f(void) { return 42; } on x86-64, whose instruction fetch is coherent with stores
+ * (test_runtime._RETURN_42); elsewhere the calls are made and the code is not run. */
+#if defined(__x86_64__)
+static const char RETURN_42[] = "\xb8\x2a\x00\x00\x00\xc3";
+#define RETURN_42_SIZE 6
+#endif
+
+static void check_exec_memory(const signed char *p)
+{
+    int c = p[P_code];
+    int flags = OBS_MAP_PRIVATE | OBS_MAP_ANON;
+    if (c == V_code_map_jit)
+        flags |= (int)defined(OBS_MAP_JIT, "MAP_JIT");
+    int at_once = c == V_code_rwx_at_mmap || c == V_code_map_jit;
+    int rw = OBS_PROT_READ | OBS_PROT_WRITE;
+    unsigned char *region = map(page, rw | (at_once ? OBS_PROT_EXEC : 0), flags, -1, 0);
+#if defined(__x86_64__)
+    store(region, RETURN_42, RETURN_42_SIZE);
+#else
+    store_byte(region, 0, 8);
+#endif
+    if (c == V_code_rw_then_rx)
+        protect(region, page, OBS_PROT_READ | OBS_PROT_EXEC);
+    else if (c == V_code_rw_then_rwx)
+        protect(region, page, rw | OBS_PROT_EXEC);
+#if defined(__x86_64__)
+    int (*code)(void) = (int (*)(void))(void *)region;
+    observed(code() == 42 ? "ok" : "nonzero", "");
+#else
+    observed("ok", "");
+#endif
+}
+
 /* ---- running the cases -------------------------------------------------------------------- */
 
 typedef void (*obs_check)(const signed char *);
@@ -865,6 +898,7 @@ struct obs_case {
     const char *id;
     obs_check check;
     int needs_dev_zero;
+    int needs_exec_memory;
     signed char params[OBS_PARAMS];
 };
 
@@ -1085,6 +1119,31 @@ static void out_settings(void)
 #endif
 }
 
+/* probe.py's exec-memory capability: MDWE on this process (prctl PR_GET_MDWE, 66, bit
+ * PR_MDWE_REFUSE_EXEC_GAIN), or SELinux enforcing deny_execmem; read, never tried. */
+static int read_flag(const char *path)
+{
+    char value[4] = {0};
+    long fd = obs_open(path, OBS_O_RDONLY, 0);
+    if (fd < 0)
+        return 0;
+    long got = obs_syscall(SYS_read, fd, (long)value, 1, 0, 0, 0);
+    obs_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+    return got == 1 && value[0] == '1';
+}
+
+static const char *exec_memory_problem(void)
+{
+#if defined(__linux__)
+    long flags = obs_syscall(SYS_prctl, 66, 0, 0, 0, 0, 0);
+    if (flags > 0 && (flags & 1))
+        return "MDWE (prctl PR_SET_MDWE) refuses writable-then-executable memory in this process (probe: exec-memory)";
+    if (read_flag("/sys/fs/selinux/enforce") && read_flag("/sys/fs/selinux/booleans/deny_execmem"))
+        return "SELinux is enforcing deny_execmem (probe: exec-memory)";
+#endif
+    return 0;
+}
+
 static void out_capability(const char *name, const char *problem, const char *fine)
 {
     out_string(name, 64);
@@ -1152,6 +1211,7 @@ static int observer_main(int argc, char **argv)
     system_names(&names);
     const char *no_fork = fork_problem();
     const char *no_dev_zero = dev_zero_problem();
+    const char *no_exec_memory = exec_memory_problem();
     out_text("{");
     out_field("format", "anonmap-observations/1");
     out_text(", ");
@@ -1180,6 +1240,8 @@ static int observer_main(int argc, char **argv)
     out_capability("fork", no_fork, "fork() works");
     out_text(", ");
     out_capability("dev-zero", no_dev_zero, "/dev/zero opens read-write and reads as zeros");
+    out_text(", ");
+    out_capability("exec-memory", no_exec_memory, "no MDWE on this process, no SELinux deny_execmem");
     out_text("}, \"compat\": [");
     if (under_seccomp_filter())
         out_string("seccomp-filter", 64);
@@ -1197,6 +1259,9 @@ static int observer_main(int argc, char **argv)
         } else if (c->needs_dev_zero && no_dev_zero) {
             split_message("unsupported\n\n", 13, &found);
             copy_text(found.detail, no_dev_zero, sizeof found.detail);
+        } else if (c->needs_exec_memory && no_exec_memory) {
+            split_message("unsupported\n\n", 13, &found);
+            copy_text(found.detail, no_exec_memory, sizeof found.detail);
         } else {
             run_case(c, &found);
         }
