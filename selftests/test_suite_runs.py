@@ -150,3 +150,39 @@ def test_a_kernel_without_the_fork_advice_flips_exactly_the_cases_that_depend_on
             dependent.add(name)
     assert dependent and deviations == dependent
     assert {records[name]["observed"] for name in deviations} == {"EINVAL"}
+
+
+def _exec_cases(records: dict[str, dict[str, object]]) -> set[str]:
+    """The exec-memory cases that ask the kernel for PROT_EXEC (MAP_JIT is absent on Linux)."""
+    dependent = set()
+    for name, record in records.items():
+        params = record["params"]
+        assert isinstance(params, dict)
+        if record["behaviour"] == "exec-memory" and record["expected"] != "absent":
+            dependent.add(name)
+    return dependent
+
+
+@pytest.mark.skipif(not LINUX, reason="seccomp is Linux's")
+@pytest.mark.parametrize("refusal", ["exec-eacces", "exec-eperm"])
+def test_a_kernel_or_a_sandbox_refusing_executable_memory(refusal: str, tmp_path: Path) -> None:
+    """EACCES, as a kernel enforcing W^X answers: a deviation on exactly the cases that ask for
+    PROT_EXEC. EPERM under a filter, as systemd's MemoryDenyWriteExecute= answers: the
+    sandbox's policy, so the same cases are unsupported and nothing deviates."""
+    from selftests.emulation import seccomp
+
+    if not seccomp.supported(platform.machine()):
+        pytest.skip(f"unsupported: the seccomp programs know no syscall numbers for {platform.machine()}")
+    launcher = [str(REPO / "selftests" / "emulation" / "launch.py"), "--seccomp", refusal, "--"]
+    run = run_suite(tmp_path, ["-n", "0", "-k", "exec_memory or syscall"], launcher=launcher)
+    assert run.results is not None, run.output
+    records = {f"{r['behaviour']}[{r['case']}]": r for r in _records(run.results)}
+    dependent = _exec_cases(records)
+    assert len(dependent) == 6
+    verdicts = {name: record["verdict"] for name, record in records.items() if record["verdict"] != "pass"}
+    if refusal == "exec-eacces":
+        assert verdicts == dict.fromkeys(dependent, "deviation")
+        assert {records[name]["observed"] for name in dependent} == {"EACCES"}
+    else:
+        assert verdicts == dict.fromkeys(dependent, "unsupported")
+        assert all("seccomp filter" in str(records[name]["detail"]) for name in dependent)

@@ -38,11 +38,12 @@ class Arch:
     clone3: int
     forks: tuple[int, ...]  # fork and vfork, where the architecture has them
     madvise: int
+    mprotect: int
 
 
 _ARCHES = {
-    "x86_64": Arch(audit=0xC000003E, mmap=9, clone=56, clone3=435, forks=(57, 58), madvise=28),
-    "aarch64": Arch(audit=0xC00000B7, mmap=222, clone=220, clone3=435, forks=(), madvise=233),
+    "x86_64": Arch(audit=0xC000003E, mmap=9, clone=56, clone3=435, forks=(57, 58), madvise=28, mprotect=10),
+    "aarch64": Arch(audit=0xC00000B7, mmap=222, clone=220, clone3=435, forks=(), madvise=233, mprotect=226),
 }
 
 _NR_OFFSET = 0
@@ -220,6 +221,39 @@ def fork_advice_einval(machine: str, _map_anonymous: int) -> list[Insn]:
     )
 
 
+#: <asm-generic/mman-common.h> PROT_EXEC, the same on every Linux ABI.
+_PROT_EXEC = 0x4
+
+
+def exec_refused(refusal: int) -> Callable[[str, int], list[Insn]]:
+    """Anonymous mmap and any mprotect asking for PROT_EXEC fail with ``refusal``: with EPERM as
+    systemd's MemoryDenyWriteExecute= answers (a sandbox's policy), with EACCES as a kernel
+    enforcing W^X would (the sensitivity proof of exec-memory)."""
+
+    def program(machine: str, map_anonymous: int) -> list[Insn]:
+        arch = _ARCHES[machine]
+        return _assemble(
+            [
+                Insn(_LD_W_ABS, _ARCH_OFFSET),
+                Jump(_JMP_JEQ_K, arch.audit, false="allow"),
+                Insn(_LD_W_ABS, _NR_OFFSET),
+                Jump(_JMP_JEQ_K, arch.mprotect, true="prot"),
+                Jump(_JMP_JEQ_K, arch.mmap, false="allow"),
+                Insn(_LD_W_ABS, _arg_low_word(3)),
+                Jump(_JMP_JSET_K, map_anonymous, false="allow"),
+                Label("prot"),
+                Insn(_LD_W_ABS, _arg_low_word(2)),
+                Jump(_JMP_JSET_K, _PROT_EXEC, true="deny"),
+                Label("allow"),
+                Insn(_RET_K, _RET_ALLOW),
+                Label("deny"),
+                Insn(_RET_K, _RET_ERRNO | refusal),
+            ]
+        )
+
+    return program
+
+
 #: Mach VM flags XNU's mmap() accepts in the fd of a MAP_ANON call (osfmk/mach/vm_statistics.h):
 #: VM_FLAGS_ALIAS_MASK | VM_FLAGS_SUPERPAGE_MASK | VM_FLAGS_PURGABLE | VM_FLAGS_4GB_CHUNK.
 XNU_FD_FLAGS = 0xFF000000 | 0x00070000 | 0x2 | 0x4
@@ -238,6 +272,9 @@ PROGRAMS: dict[str, Callable[[str, int], list[Insn]]] = {
     "shared-anonymous-eperm": shared_anonymous_eperm,
     # A kernel without the fork advice.
     "fork-advice-einval": fork_advice_einval,
+    # A sandbox that forbids executable anonymous memory, and a kernel that refuses it.
+    "exec-eperm": exec_refused(errno.EPERM),
+    "exec-eacces": exec_refused(errno.EACCES),
 }
 
 
