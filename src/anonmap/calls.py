@@ -164,7 +164,12 @@ def limit_data(limit: int) -> None:
             f"the hard RLIMIT_DATA is {hard >> 20} MiB, below the {limit >> 20} MiB the case sets"
         )
     if soft == resource.RLIM_INFINITY or soft > limit:
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+        try:
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+        except (OSError, ValueError) as error:
+            # macOS 12+ refuses a data limit below what the process maps already (its shared
+            # region alone is gigabytes: xnu vm_map_set_data_limit()).
+            raise Unsupported(f"RLIMIT_DATA cannot be lowered to {limit >> 20} MiB here: {error}") from error
 
 
 def room_for(size: int, limits: tuple[str, ...] = ("RLIMIT_AS", "RLIMIT_DATA")) -> None:
