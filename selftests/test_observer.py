@@ -180,8 +180,8 @@ def test_the_observer_cross_built_for_aarch64_passes_under_qemu_user(
     judged, here = _syscall(_records(run)), _syscall(direct)
     assert judged.keys() == here.keys()
     # Under --on emulator the observer does not ask qemu-user for what it answers itself:
-    # madvise advice other than MADV_DONTNEED (linux-user/mmap.c target_madvise() through 7.2)
-    # and terabyte reservations. MAP_FIXED_NOREPLACE over a mapping qemu-user 7.2 places
+    # madvise advice other than MADV_DONTNEED (linux-user/mmap.c target_madvise() through 7.2),
+    # terabyte reservations, and an RLIMIT_DATA it keeps to itself. MAP_FIXED_NOREPLACE over a mapping qemu-user 7.2 places
     # elsewhere itself (seen here, not read in its source). Every other case is judged as here.
     differ = {name for name in here if judged[name] != here[name]}
     unsupported = {name for name in differ if judged[name][0] == "unsupported"}

@@ -830,6 +830,8 @@ static void check_reservations(const signed char *p)
                              ? 4096 * gib
                          : limited ? 2 * gib
                                    : gib;
+    if (limited && emulated)
+        unsupported("qemu-user keeps RLIMIT_DATA from the kernel (it would limit the emulator): the emulator's behaviour, not the platform's", 0);
     if (limited)
         limit_data(gib);
     room_for(size, !limited);
