@@ -91,7 +91,7 @@ class Judge:
         found = self._state.observations
         if found is not None and self.case.params.get("api") != OBSERVER_API:
             self.unsupported(
-                f"not observed: {found.source} holds the observer's ({OBSERVER_API} api) cases alone"
+                f"not observed: {found.observed_on()['file']} holds the observer's ({OBSERVER_API} api) cases alone"
             )
         emulation = self._state.emulation
         if emulation is not None and not emulation.covers(self.case):

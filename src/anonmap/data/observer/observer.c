@@ -735,8 +735,12 @@ static void check_fixed_mappings(const signed char *p)
         flags |= defined(OBS_MAP_FIXED, "MAP_FIXED");
     if (q == V_placement_excl_over_mapping)
         flags |= defined(OBS_MAP_EXCL, "MAP_EXCL");
-    if (q == V_placement_fixed_noreplace_over_mapping || q == V_placement_fixed_noreplace_at_hole)
+    if (q == V_placement_fixed_noreplace_over_mapping || q == V_placement_fixed_noreplace_at_hole) {
+        /* qemu-user places a mapping without MAP_FIXED itself (linux-user/mmap.c target_mmap()). */
+        if (emulated)
+            unsupported("qemu-user chooses the address of a mapping without MAP_FIXED itself: the emulator's behaviour, not the platform's", 0);
         flags |= defined(OBS_MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE");
+    }
     if (q == V_placement_tryfixed_over_mapping)
         flags |= defined(OBS_MAP_TRYFIXED, "MAP_TRYFIXED");
     if (q == V_placement_aligned_2mib) {
