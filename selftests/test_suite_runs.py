@@ -154,13 +154,11 @@ def test_a_kernel_without_the_fork_advice_flips_exactly_the_cases_that_depend_on
 
 def _exec_cases(records: dict[str, dict[str, object]]) -> set[str]:
     """The exec-memory cases that ask the kernel for PROT_EXEC (MAP_JIT is absent on Linux)."""
-    dependent = set()
-    for name, record in records.items():
-        params = record["params"]
-        assert isinstance(params, dict)
-        if record["behaviour"] == "exec-memory" and record["expected"] != "absent":
-            dependent.add(name)
-    return dependent
+    return {
+        name
+        for name, record in records.items()
+        if record["behaviour"] == "exec-memory" and record["expected"] != "absent"
+    }
 
 
 @pytest.mark.skipif(not LINUX, reason="seccomp is Linux's")

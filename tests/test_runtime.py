@@ -15,7 +15,6 @@ from anonmap.calls import (
     PROT_RW,
     SHARING_FLAGS,
     LibcRegion,
-    Unsupported,
     jit_write_protect,
     limit_data,
     map_libc,
@@ -60,18 +59,16 @@ _PLACEMENT_FLAGS = {
     "aligned-2mib": ("MAP_ALIGNED_21",),
 }
 _TWO_MIB = 2 << 20
-_QEMU_PLACES = "qemu-user chooses the address of a mapping without MAP_FIXED itself: the emulator's behaviour, not the platform's"
 _EXISTING = b"existing"
 
 
 @pytest.mark.behaviour("fixed-mappings")
 def test_fixed_mappings(case: Case, judge: Judge) -> None:
     placement = case["placement"]
-    if placement.startswith("fixed-noreplace") and "qemu-user" in judge.compat:
-        # qemu-user places any mapping without MAP_FIXED itself (linux-user/mmap.c
-        # target_mmap(): mmap_find_vma(), then the host mmap with MAP_FIXED), so the kernel
-        # never sees MAP_FIXED_NOREPLACE.
-        judge.unsupported(_QEMU_PLACES)
+    if placement.startswith("fixed-noreplace"):
+        # linux-user/mmap.c target_mmap(): mmap_find_vma(), then the host mmap with MAP_FIXED,
+        # so the kernel never sees MAP_FIXED_NOREPLACE.
+        judge.emulator_answers("chooses the address of a mapping without MAP_FIXED itself")
 
     def check() -> str:
         flags = MAP_PRIVATE | judge.constants.anonymous()
@@ -122,9 +119,6 @@ _GIB = 1 << 30
 #: memory than a machine has, so it is not asked for (the observer does the same under --on
 #: emulator).
 _EMULATED_MOST = 64 * _GIB
-_EMULATED_WHY = (
-    "qemu-user tracks every page of a mapping: terabytes are the emulator's limit, not the platform's"
-)
 _RESERVATION_SIZES = {
     "reserve-1g": _GIB,
     "reserve-4t": 4096 * _GIB,
@@ -141,6 +135,8 @@ _RESERVATION_SIZES = {
 def test_reservations(case: Case, judge: Judge) -> None:
     reservation = case["reservation"]
     size = _RESERVATION_SIZES[reservation]
+    if size > _EMULATED_MOST:
+        judge.emulator_answers("tracks every page of a mapping, and terabytes are beyond it")
 
     def check() -> str:
         if reservation.startswith("data-limit"):
@@ -150,8 +146,6 @@ def test_reservations(case: Case, judge: Judge) -> None:
             room_for(size, ("RLIMIT_AS",))
         else:
             room_for(size)
-        if size > _EMULATED_MOST and "qemu-user" in judge.compat:
-            raise Unsupported(_EMULATED_WHY)
         anonymous = MAP_PRIVATE | judge.constants.anonymous()
         if reservation in ("noreserve-4t", "writable-4t", "data-limit-writable"):
             noreserve = judge.constants.value("MAP_NORESERVE") if reservation == "noreserve-4t" else 0

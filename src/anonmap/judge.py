@@ -157,20 +157,18 @@ class Judge:
         """The time limit of one check, and of one compiler or program run."""
         return self._state.time_limit
 
+    def emulator_answers(self, what: str) -> None:
+        """Skip the case as unsupported where it rests on what a user-mode emulator does in the
+        kernel's place (qemu-user, which the probe finds): ``what`` says what that is."""
+        if "qemu-user" in self._state.run_info.compat:
+            self.unsupported(f"qemu-user {what}: the emulator's behaviour, not the platform's")
+
     def require_kernel_advice(self, advice: str) -> None:
-        """Skip the case as unsupported where a user-mode emulator answers this madvise advice
-        itself: qemu-user passes MADV_DONTNEED alone to the kernel (linux-user/mmap.c
+        """qemu-user passes MADV_DONTNEED alone to the kernel (linux-user/mmap.c
         target_madvise(), "This is a hint, so ignoring and returning success is ok", through
         qemu 7.2), so what any other advice does is the emulator's, not the platform's."""
-        if advice not in EMULATED_ADVICE and "qemu-user" in self.compat:
-            self.unsupported(
-                f"qemu-user answers madvise({advice}) itself: the emulator's behaviour, not the platform's"
-            )
-
-    @property
-    def compat(self) -> tuple[str, ...]:
-        """The compatibility layers the probe found between the suite and the kernel."""
-        return self._state.run_info.compat
+        if advice not in EMULATED_ADVICE:
+            self.emulator_answers(f"answers madvise({advice}) itself")
 
     @property
     def arch(self) -> str:

@@ -237,17 +237,32 @@ static long obs_dup2(int from, int to)
 #endif
 }
 
+/* struct rlimit {cur, max}: Linux has prlimit64 on every ABI here, the BSDs getrlimit and
+ * setrlimit. */
+static long obs_getrlimit(int resource, unsigned long limit[2])
+{
+#if defined(__linux__)
+    return obs_syscall(SYS_prlimit64, 0, resource, 0, (long)limit, 0, 0);
+#else
+    return obs_syscall(SYS_getrlimit, resource, (long)limit, 0, 0, 0, 0);
+#endif
+}
+
+static long obs_setrlimit(int resource, const unsigned long limit[2])
+{
+#if defined(__linux__)
+    return obs_syscall(SYS_prlimit64, 0, resource, (long)limit, 0, 0, 0);
+#else
+    return obs_syscall(SYS_setrlimit, resource, (long)limit, 0, 0, 0, 0);
+#endif
+}
+
 /* The soft limit, or (unsigned long)-1 where it cannot be read (both RLIM_INFINITY values,
  * Linux's ~0 and the BSDs' 2^63-1, are above any size a case asks for). */
 static unsigned long obs_soft_limit(int resource)
 {
-    unsigned long limit[2] = {~0UL, ~0UL};
-#if defined(__linux__)
-    long ret = obs_syscall(SYS_prlimit64, 0, resource, 0, (long)limit, 0, 0);
-#else
-    long ret = obs_syscall(SYS_getrlimit, resource, (long)limit, 0, 0, 0, 0);
-#endif
-    return ret < 0 ? ~0UL : limit[0];
+    unsigned long limit[2];
+    return obs_getrlimit(resource, limit) < 0 ? ~0UL : limit[0];
 }
 
 static long obs_pipe(int ends[2]) { return obs_syscall(SYS_pipe2, (long)ends, 0, 0, 0, 0, 0); }

@@ -69,6 +69,14 @@ static int same_text(const char *a, const char *b)
     return *a == *b;
 }
 
+static void copy_text(char *to, const char *from, obs_size most)
+{
+    obs_size i = 0;
+    for (; i < most - 1 && from[i]; i++)
+        to[i] = from[i];
+    to[i] = 0;
+}
+
 static int starts_with(const char *text, const char *prefix)
 {
     while (*prefix)
@@ -261,12 +269,21 @@ static long defined(long value, const char *name)
     return value;
 }
 
-/* judge.require_kernel_advice(): qemu-user passes MADV_DONTNEED alone to the kernel. */
-static void require_kernel_advice(int advice)
+/* judge.emulator_answers(): under --on emulator, a case that rests on what qemu-user does in
+ * the kernel's place is unsupported. */
+static void emulator_answers(const char *what)
 {
-    if (emulated && advice != OBS_MADV_DONTNEED && advice != OBS_MADV_NORMAL)
-        unsupported("qemu-user answers this madvise itself: the emulator's behaviour, not the platform's", 0);
+    if (emulated) {
+        message_used = 0;
+        add("unsupported\n\nqemu-user ");
+        add(what);
+        add(": the emulator's behaviour, not the platform's");
+        send_and_exit();
+    }
 }
+
+/* qemu-user passes MADV_DONTNEED alone to the kernel (linux-user/mmap.c target_madvise()). */
+#define QEMU_ADVISES "answers this madvise itself"
 
 /* ---- the calls the checks make ---------------------------------------------------------- */
 
@@ -647,7 +664,8 @@ static void check_madvise(const signed char *p)
     int advice = p[P_advice] == V_advice_MADV_DONTNEED ? OBS_MADV_DONTNEED
                  : p[P_advice] == V_advice_MADV_FREE   ? (int)defined(OBS_MADV_FREE, "MADV_FREE")
                                                        : OBS_MADV_NORMAL;
-    require_kernel_advice(advice);
+    if (advice != OBS_MADV_DONTNEED && advice != OBS_MADV_NORMAL)
+        emulator_answers(QEMU_ADVISES);
     unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
     store_byte(region, 0x5a, page);
     advise(region, page, advice);
@@ -701,7 +719,7 @@ static void check_fork_controls(const signed char *p)
 {
     int c = p[P_control];
     if (c == V_control_MADV_DONTFORK || c == V_control_MADV_WIPEONFORK || c == V_control_MADV_KEEPONFORK)
-        require_kernel_advice(-1);
+        emulator_answers(QEMU_ADVISES);
     unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
     if (c == V_control_MADV_DONTFORK) {
         advise(region, page, (int)defined(OBS_MADV_DONTFORK, "MADV_DONTFORK"));
@@ -736,9 +754,8 @@ static void check_fixed_mappings(const signed char *p)
     if (q == V_placement_excl_over_mapping)
         flags |= defined(OBS_MAP_EXCL, "MAP_EXCL");
     if (q == V_placement_fixed_noreplace_over_mapping || q == V_placement_fixed_noreplace_at_hole) {
-        /* qemu-user places a mapping without MAP_FIXED itself (linux-user/mmap.c target_mmap()). */
-        if (emulated)
-            unsupported("qemu-user chooses the address of a mapping without MAP_FIXED itself: the emulator's behaviour, not the platform's", 0);
+        /* linux-user/mmap.c target_mmap() places a mapping without MAP_FIXED itself. */
+        emulator_answers("chooses the address of a mapping without MAP_FIXED itself");
         flags |= defined(OBS_MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE");
     }
     if (q == V_placement_tryfixed_over_mapping)
@@ -802,12 +819,8 @@ static void room_for(unsigned long size, int also_data)
  * the limit counts. */
 static void limit_data(unsigned long limit)
 {
-    unsigned long now[2] = {~0UL, ~0UL};
-#if defined(__linux__)
-    long ret = obs_syscall(SYS_prlimit64, 0, OBS_RLIMIT_DATA, 0, (long)now, 0, 0);
-#else
-    long ret = obs_syscall(SYS_getrlimit, OBS_RLIMIT_DATA, (long)now, 0, 0, 0, 0);
-#endif
+    unsigned long now[2];
+    long ret = obs_getrlimit(OBS_RLIMIT_DATA, now);
     if (ret < 0)
         unsupported("RLIMIT_DATA cannot be read", -ret);
     if (now[1] < limit)
@@ -815,11 +828,7 @@ static void limit_data(unsigned long limit)
     if (now[0] <= limit)
         return;
     now[0] = limit;
-#if defined(__linux__)
-    ret = obs_syscall(SYS_prlimit64, 0, OBS_RLIMIT_DATA, (long)now, 0, 0, 0);
-#else
-    ret = obs_syscall(SYS_setrlimit, OBS_RLIMIT_DATA, (long)now, 0, 0, 0, 0);
-#endif
+    ret = obs_setrlimit(OBS_RLIMIT_DATA, now);
     if (ret < 0)
         unsupported("RLIMIT_DATA cannot be lowered", -ret);
 }
@@ -834,13 +843,13 @@ static void check_reservations(const signed char *p)
                              ? 4096 * gib
                          : limited ? 2 * gib
                                    : gib;
-    if (limited && emulated)
-        unsupported("qemu-user keeps RLIMIT_DATA from the kernel (it would limit the emulator): the emulator's behaviour, not the platform's", 0);
-    if (limited)
+    if (limited) {
+        emulator_answers("keeps RLIMIT_DATA from the kernel (it would limit the emulator)");
         limit_data(gib);
+    }
     room_for(size, !limited);
-    if (emulated && size > 64 * gib)
-        unsupported("qemu-user tracks every page of a mapping: terabytes are the emulator's limit, not the platform's", 0);
+    if (size > 64 * gib)
+        emulator_answers("tracks every page of a mapping, and terabytes are beyond it");
     int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
     int rw = OBS_PROT_READ | OBS_PROT_WRITE;
     if (r == V_reservation_noreserve_4t || r == V_reservation_writable_4t || r == V_reservation_data_limit_writable) {
@@ -926,6 +935,7 @@ struct finding {
 
 static void split_message(const char *received, obs_size count, struct finding *found)
 {
+    memset(found, 0, sizeof *found);
     char *fields[3] = {found->kind, found->outcome, found->detail};
     obs_size sizes[3] = {sizeof found->kind, sizeof found->outcome, sizeof found->detail};
     int field = 0;
@@ -941,21 +951,26 @@ static void split_message(const char *received, obs_size count, struct finding *
     fields[field][used] = 0;
 }
 
+static void set_finding(struct finding *found, const char *kind, const char *outcome, const char *detail)
+{
+    copy_text(found->kind, kind, sizeof found->kind);
+    copy_text(found->outcome, outcome, sizeof found->outcome);
+    copy_text(found->detail, detail, sizeof found->detail);
+}
+
 /* Run one case in a child leading its own process group; whatever happens, come back with a
  * finding (isolate.run's contract). */
 static void run_case(const struct obs_case *c, struct finding *found)
 {
     int ends[2];
-    memset(found, 0, sizeof *found);
     long ret = obs_pipe(ends);
     if (ret < 0) {
-        memcpy(found->kind, "unsupported", 12);
-        split_message("unsupported\n\npipe failed", 24, found);
+        set_finding(found, "unsupported", "", "pipe failed");
         return;
     }
     long pid = obs_fork();
     if (pid < 0) {
-        split_message("unsupported\n\nfork failed (a process limit?)", 43, found);
+        set_finding(found, "unsupported", "", "fork failed (a process limit?)");
         obs_syscall(SYS_close, ends[0], 0, 0, 0, 0, 0);
         obs_syscall(SYS_close, ends[1], 0, 0, 0, 0, 0);
         return;
@@ -983,27 +998,16 @@ static void run_case(const struct obs_case *c, struct finding *found)
     obs_syscall(SYS_wait4, pid, (long)&status, 0, 0, 0, 0);
     obs_syscall(SYS_kill, -pid, OBS_SIGKILL, 0, 0, 0, 0);
     int signal = status & 0x7f;
-    if (count) {
+    if (count)
         split_message(received, count, found);
-    } else if (signal == OBS_SIGALRM) {
-        split_message("outcome\ntimeout\n", 16, found);
-        char *d = found->detail;
-        const char *text = "no result within the time limit";
-        while (*text)
-            *d++ = *text++;
-    } else if (signal != 0 && signal != 0x7f) {
-        split_message("outcome\n", 8, found);
-        const char *name = signal_name(signal);
-        for (int i = 0; name[i] && i < 63; i++)
-            found->outcome[i] = name[i];
-        const char *text = "the child was killed by a signal";
-        for (int i = 0; text[i]; i++)
-            found->detail[i] = text[i];
-    } else {
-        split_message("harness\n\nthe check's child exited and sent no result", 52, found);
-    }
+    else if (signal == OBS_SIGALRM)
+        set_finding(found, "outcome", "timeout", "no result within the time limit");
+    else if (signal != 0 && signal != 0x7f)
+        set_finding(found, "outcome", signal_name(signal), "the child was killed by a signal");
+    else
+        set_finding(found, "harness", "", "the check's child exited and sent no result");
     if (same_text(found->kind, "outcome") && !found->outcome[0])
-        split_message("harness\n\nthe check returned without an outcome", 46, found);
+        set_finding(found, "harness", "", "the check returned without an outcome");
 }
 
 /* ---- what the observer knows of the system ------------------------------------------------ */
@@ -1011,14 +1015,6 @@ static void run_case(const struct obs_case *c, struct finding *found)
 struct system_names {
     char sysname[256], release[256], version[256], machine[256];
 };
-
-static void copy_text(char *to, const char *from, obs_size most)
-{
-    obs_size i = 0;
-    for (; i < most - 1 && from[i]; i++)
-        to[i] = from[i];
-    to[i] = 0;
-}
 
 static void system_names(struct system_names *names)
 {
@@ -1259,18 +1255,14 @@ static int observer_main(int argc, char **argv)
     for (int i = 0; i < OBS_CASE_COUNT; i++) {
         const struct obs_case *c = &obs_cases[i];
         struct finding found;
-        if (no_fork) {
-            split_message("unsupported\n\n", 13, &found);
-            copy_text(found.detail, no_fork, sizeof found.detail);
-        } else if (c->needs_dev_zero && no_dev_zero) {
-            split_message("unsupported\n\n", 13, &found);
-            copy_text(found.detail, no_dev_zero, sizeof found.detail);
-        } else if (c->needs_exec_memory && no_exec_memory) {
-            split_message("unsupported\n\n", 13, &found);
-            copy_text(found.detail, no_exec_memory, sizeof found.detail);
-        } else {
+        if (no_fork)
+            set_finding(&found, "unsupported", "", no_fork);
+        else if (c->needs_dev_zero && no_dev_zero)
+            set_finding(&found, "unsupported", "", no_dev_zero);
+        else if (c->needs_exec_memory && no_exec_memory)
+            set_finding(&found, "unsupported", "", no_exec_memory);
+        else
             run_case(c, &found);
-        }
         out_text("{");
         out_field("behaviour", c->behaviour);
         out_text(", ");
