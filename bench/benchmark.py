@@ -19,8 +19,13 @@ import time
 from pathlib import Path
 
 import anonmap
-from anonmap import catalogue, ctoolchain, isolate, observer, processes, suite
-from anonmap.probe import describe
+from anonmap import suite
+from anonmap.apis.syscall import build as observer
+from anonmap.expect import catalogue
+from anonmap.host import compilers as ctoolchain
+from anonmap.host import processes
+from anonmap.host.probe import describe
+from anonmap.run import isolate
 
 REPO = Path(__file__).resolve().parent.parent
 

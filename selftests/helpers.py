@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from anonmap import suite
-from anonmap.catalogue import behaviours
-from anonmap.probe import Capability, CapabilityState, RunInfo, probe
-from anonmap.results import Record, document, write_atomically
-from anonmap.tomlread import loads
+from anonmap.expect.catalogue import behaviours
+from anonmap.files.tomlread import loads
+from anonmap.host.probe import Capability, CapabilityState, RunInfo, probe
+from anonmap.results.records import Record, document, write_atomically
 
 REPO = Path(__file__).resolve().parent.parent
 

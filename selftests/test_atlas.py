@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from anonmap.catalogue import behaviours
-from anonmap.profiles import profile_paths
+from anonmap.expect.catalogue import behaviours
+from anonmap.expect.profiles import profile_paths
 from anonmap.reporting import atlas, browser
 from selftests.helpers import REPO, anonmap_cli, write_results
 from selftests.png import colours

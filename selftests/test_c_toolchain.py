@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from anonmap import ctoolchain
+from anonmap.host import compilers as ctoolchain
 from selftests.helpers import run_suite
 
 

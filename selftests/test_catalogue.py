@@ -7,8 +7,8 @@ from importlib import resources
 
 import pytest
 
-from anonmap.calls import APIS, OBSERVER_API
-from anonmap.catalogue import CatalogueError, behaviours, load
+from anonmap.apis import registry
+from anonmap.expect.catalogue import CatalogueError, behaviours, load
 
 TEXT = resources.files("anonmap").joinpath("data/behaviours.toml").read_text()
 
@@ -49,10 +49,10 @@ def test_an_undeclared_parameter_and_an_unknown_capability_are_refused() -> None
     assert any("'dev-zeros' is not a capability" in p for p in problems)
 
 
-def test_the_api_values_are_the_call_interfaces_anonmap_has() -> None:
-    assert set(behaviours()["zero-fill"].glossary["api"].values) == {*APIS, OBSERVER_API}
-    text = TEXT.replace('python = "CPython\'s mmap.mmap"', 'python = "CPython\'s mmap.mmap", rust = "?"', 1)
-    assert any("must be the call interfaces" in p for p in _problems(text))
+def test_an_api_value_with_no_call_interface_is_refused_before_any_check() -> None:
+    assert registry.unregistered(tuple(registry.APIS)) == ""
+    problem = registry.unregistered(("libc", "rust"))
+    assert "rust has no entry in anonmap.apis.registry" in problem, problem
 
 
 def test_a_declared_parameter_no_case_uses_is_refused() -> None:

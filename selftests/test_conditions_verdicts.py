@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from anonmap.conditions import condition_errors, holds
-from anonmap.isolate import Isolated
-from anonmap.profiles import Expectation
-from anonmap.verdicts import Verdict, decide
+from anonmap.expect.conditions import condition_errors, holds
+from anonmap.expect.profiles import Expectation
+from anonmap.results.verdicts import Verdict, decide
+from anonmap.run.isolate import Isolated
 from selftests.helpers import run_info
 
 

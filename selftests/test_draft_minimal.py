@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from anonmap import suite
-from anonmap.catalogue import Case, behaviours
-from anonmap.probe import RunInfo, probe
-from anonmap.profiles import Expectation, Profile, ProfileError, load_profile
+from anonmap.expect.catalogue import Case, behaviours
+from anonmap.expect.profiles import Expectation, Profile, ProfileError, load_profile
+from anonmap.files.tomlread import loads
+from anonmap.host.probe import RunInfo, probe
 from anonmap.reporting import draft
 from anonmap.reporting.runs import Run, read
-from anonmap.results import Record, document, write_atomically
-from anonmap.tomlread import loads
+from anonmap.results.records import Record, document, write_atomically
 from selftests.helpers import REPO
 
 INFO = {"os": "testos", "release": "1.0", "arch": "x86_64"}

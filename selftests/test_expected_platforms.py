@@ -8,7 +8,7 @@ from pathlib import Path
 
 from anonmap.cli import EXIT_MISSING
 from anonmap.reporting.expected import from_workflow
-from anonmap.results import document, write_atomically
+from anonmap.results.records import document, write_atomically
 from selftests.helpers import REPO, anonmap_cli, write_results
 
 

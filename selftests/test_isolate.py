@@ -7,8 +7,10 @@ import os
 import signal
 import time
 
-from anonmap import isolate
-from anonmap.calls import PAGE, CallRefused, Observed, Unsupported, munmap
+from anonmap.apis.libc import munmap
+from anonmap.apis.region import PAGE
+from anonmap.run import isolate
+from anonmap.run.ending import CallRefused, Observed, Unsupported
 
 
 def _segfault() -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from anonmap.profiles import ProfileError, load_profile
+from anonmap.expect.profiles import ProfileError, load_profile
 from selftests.helpers import REPO, complete_profile, run_suite
 
 LINUX = platform.system() == "Linux"

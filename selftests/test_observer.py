@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from anonmap import observer
-from anonmap.observations import ObservationsError, parse
+from anonmap.apis.syscall import build as observer
+from anonmap.apis.syscall.observations import ObservationsError, parse
 from selftests.emulation import seccomp
 from selftests.helpers import REPO, SuiteRun, anonmap_cli, persona_launcher, run_suite
 

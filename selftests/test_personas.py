@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from anonmap.catalogue import behaviours
-from anonmap.emulation import load_emulation
+from anonmap.expect.catalogue import behaviours
+from anonmap.expect.emulation import load_emulation
 from selftests.emulation import seccomp
 from selftests.helpers import REPO, persona_launcher, run_suite
 

@@ -10,8 +10,8 @@ import struct
 import pytest
 
 import anonmap
-from anonmap.binaries import macho_sdk
-from anonmap.probe import Capability, _arch, _compat_layers, _os_name, describe
+from anonmap.host.binaries import macho_sdk
+from anonmap.host.probe import Capability, _arch, _compat_layers, _os_name, describe
 
 
 def _uname(

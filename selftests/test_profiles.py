@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from anonmap.catalogue import behaviours, cases
-from anonmap.profiles import ProfileError, find_profile, load_profile, load_shared, profile_paths, uncovered
+from anonmap.expect.catalogue import behaviours, cases
+from anonmap.expect.profiles import (
+    ProfileError,
+    find_profile,
+    load_profile,
+    load_shared,
+    profile_paths,
+    uncovered,
+)
 from selftests.helpers import REPO, complete_profile, run_info
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
-from anonmap.profiles import ProfileError, load_profile
+from anonmap.expect.profiles import ProfileError, load_profile
 from selftests.helpers import anonmap_cli, write_results
 
 

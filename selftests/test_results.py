@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from anonmap.results import SCHEMA, Record, document, write_atomically
+from anonmap.results.records import SCHEMA, Record, document, write_atomically
 from selftests.helpers import write_results
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from anonmap import scan
 from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT
+from anonmap.scan import hazards as scan
 from selftests.helpers import REPO, anonmap_cli
 
 FIXTURES = REPO / "selftests" / "fixtures" / "scan"

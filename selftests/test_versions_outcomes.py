@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from anonmap import outcomes
-from anonmap.versions import constraint_error, parse_version, satisfies
+from anonmap.expect import outcomes
+from anonmap.host.versions import constraint_error, parse_version, satisfies
 
 
 @pytest.mark.parametrize(

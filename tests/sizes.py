@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anonmap.calls import PAGE
+from anonmap.apis.region import PAGE
 
 LENGTHS = {"1": 1, "page": PAGE, "page+1": PAGE + 1, "16-pages": 16 * PAGE}
 OFFSETS = {"page": PAGE, "unaligned": 1}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from anonmap import fdkinds
-from anonmap.calls import PAGE, SHARING_FLAGS, map_region
-from anonmap.catalogue import Case
-from anonmap.judge import Judge
+from anonmap.apis import fdkinds
+from anonmap.apis.region import PAGE, SHARING_FLAGS
+from anonmap.apis.registry import map_region
+from anonmap.expect.catalogue import Case
+from anonmap.plugin.judge import Judge
 from sizes import LENGTHS, OFFSETS, whole_pages
 
 
@@ -16,7 +17,7 @@ def test_zero_fill(case: Case, judge: Judge) -> None:
     length = LENGTHS[case["size"]]
 
     def check() -> str:
-        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+        flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
         region = map_region(case["api"], length, flags)
         # libc's mapping covers whole pages, and all of them must be zero; Python's object
         # exposes only the length asked for.
@@ -29,7 +30,7 @@ def test_zero_fill(case: Case, judge: Judge) -> None:
 @pytest.mark.behaviour("fd-argument")
 def test_fd_argument(case: Case, judge: Judge) -> None:
     def check() -> str:
-        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+        flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
         region = map_region(case["api"], PAGE, flags, fd=fdkinds.make(case["fd"]))
         return fdkinds.content(region.read(0, PAGE))
 
@@ -39,7 +40,7 @@ def test_fd_argument(case: Case, judge: Judge) -> None:
 @pytest.mark.behaviour("fd-minus-one")
 def test_fd_minus_one(case: Case, judge: Judge) -> None:
     def check() -> str:
-        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+        flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
         return fdkinds.content(map_region(case["api"], PAGE, flags, fd=-1).read(0, PAGE))
 
     judge.run(check)
@@ -52,7 +53,7 @@ def test_offset_argument(case: Case, judge: Judge) -> None:
     anonymous = case["source"] == "anonymous"
 
     def check() -> str:
-        flags = sharing | judge.constants.anonymous() if anonymous else sharing
+        flags = sharing | judge.flags.anonymous() if anonymous else sharing
         fd = -1 if anonymous else fdkinds.dev_zero()
         return fdkinds.content(map_region(case["api"], PAGE, flags, fd=fd, offset=offset).read(0, PAGE))
 

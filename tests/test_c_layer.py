@@ -9,11 +9,12 @@ import re
 
 import pytest
 
-from anonmap import ctoolchain, processes
-from anonmap.catalogue import Case
-from anonmap.constants import ANONYMOUS_NAMES
-from anonmap.judge import SANDBOX_ERRNOS, Judge
-from anonmap.outcomes import hex_value
+from anonmap.apis.flags import ANONYMOUS_NAMES
+from anonmap.expect.catalogue import Case
+from anonmap.expect.outcomes import hex_value
+from anonmap.host import compilers as ctoolchain
+from anonmap.host import processes
+from anonmap.plugin.judge import SANDBOX_ERRNOS, Judge
 
 pytestmark = pytest.mark.xdist_group("c-layer")
 
@@ -118,7 +119,7 @@ def test_c_python_agree(case: Case, judge: Judge) -> None:
     usable = _usable(judge, case["compiler"])
     preprocessed = _preprocessed(judge, usable, case["compiler"], "none")
     header = next((v for n in ANONYMOUS_NAMES if (v := preprocessed.values.get(n)) is not None), None)
-    module = next((v for n in ANONYMOUS_NAMES if (v := judge.constants.module_value(n)) is not None), None)
+    module = next((v for n in ANONYMOUS_NAMES if (v := judge.flags.module_value(n)) is not None), None)
     if header is None or module is None:
         judge.observe("absent", f"header {header}, mmap module {module}")
     else:

@@ -6,10 +6,11 @@ import os
 
 import pytest
 
-from anonmap import fdkinds, forking
-from anonmap.calls import PAGE, SHARING_FLAGS, map_region
-from anonmap.catalogue import Case
-from anonmap.judge import Judge
+from anonmap.apis import fdkinds, forking
+from anonmap.apis.region import PAGE, SHARING_FLAGS
+from anonmap.apis.registry import map_region
+from anonmap.expect.catalogue import Case
+from anonmap.plugin.judge import Judge
 
 
 @pytest.mark.behaviour("dev-zero")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from anonmap import fdkinds, forking
-from anonmap.calls import MAP_PRIVATE, MAP_SHARED, PAGE, PROT_RW, LibcRegion, map_python_defaults, mmap_raw
-from anonmap.catalogue import Case
-from anonmap.judge import Judge
-from anonmap.outcomes import hex_value
+from anonmap.apis import fdkinds, forking
+from anonmap.apis.cpython import map_python_defaults
+from anonmap.apis.libc import LibcRegion, mmap_raw
+from anonmap.apis.region import MAP_PRIVATE, MAP_SHARED, PAGE, PROT_RW
+from anonmap.expect.catalogue import Case
+from anonmap.expect.outcomes import hex_value
+from anonmap.plugin.judge import Judge
 
 
 @pytest.mark.behaviour("names-values")
@@ -17,11 +19,11 @@ def test_names_values(case: Case, judge: Judge) -> None:
     # profile's constants never enter here, or the case would compare the profile with itself.
     def check() -> str:
         if case["constant"] == "MAP_ANON-vs-MAP_ANONYMOUS":
-            anon, anonymous = (judge.constants.module_value(name) for name in ("MAP_ANON", "MAP_ANONYMOUS"))
+            anon, anonymous = (judge.flags.module_value(name) for name in ("MAP_ANON", "MAP_ANONYMOUS"))
             if anon is None or anonymous is None:
                 return "absent"
             return "equal" if anon == anonymous else "different"
-        value = judge.constants.module_value(case["constant"])
+        value = judge.flags.module_value(case["constant"])
         return "absent" if value is None else hex_value(value)
 
     judge.run(check)
@@ -43,9 +45,9 @@ def test_argument_contract(case: Case, judge: Judge) -> None:
     sharing, length = _FORMS[form]
 
     def check() -> str:
-        flags = sharing | judge.constants.anonymous()
+        flags = sharing | judge.flags.anonymous()
         if form.startswith("unknown-flag"):
-            flags |= judge.constants.value("UNUSED_FLAG_BIT")
+            flags |= judge.flags.value("UNUSED_FLAG_BIT")
         address = mmap_raw(None, length, PROT_RW, flags, -1, 0)
         if length == 0:
             return "ok"

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from anonmap import fdkinds
-from anonmap.calls import (
-    PAGE,
-    PROT_READ,
-    PROT_RW,
-    SHARING_FLAGS,
-    LibcRegion,
-    map_libc,
-    map_region,
-    mmap_raw,
-    munmap,
-)
-from anonmap.catalogue import Case
-from anonmap.judge import Judge
+from anonmap.apis import fdkinds
+from anonmap.apis.libc import LibcRegion, map_libc, mmap_raw, munmap
+from anonmap.apis.region import PAGE, PROT_READ, PROT_RW, SHARING_FLAGS
+from anonmap.apis.registry import map_region
+from anonmap.expect.catalogue import Case
+from anonmap.plugin.judge import Judge
 
 _PATTERN = b"\x5a" * PAGE
 
@@ -25,8 +17,8 @@ _PATTERN = b"\x5a" * PAGE
 @pytest.mark.behaviour("page-rounding")
 def test_page_rounding(case: Case, judge: Judge) -> None:
     def check() -> str:
-        fixed = judge.constants.value("MAP_FIXED")
-        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+        fixed = judge.flags.value("MAP_FIXED")
+        flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
         # Map one byte where the page after it is known to be a hole: reserve two pages,
         # give them back, and map the first again with MAP_FIXED.
         base = map_libc(2 * PAGE, flags).address
@@ -42,7 +34,7 @@ def test_page_rounding(case: Case, judge: Judge) -> None:
 @pytest.mark.behaviour("after-munmap")
 def test_after_munmap(case: Case, judge: Judge) -> None:
     def check() -> str:
-        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+        flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
         region = map_libc(PAGE, flags)
         region.write(0, b"\x01")
         region.unmap()
@@ -55,7 +47,7 @@ def test_after_munmap(case: Case, judge: Judge) -> None:
 @pytest.mark.behaviour("mprotect")
 def test_mprotect(case: Case, judge: Judge) -> None:
     def check() -> str:
-        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+        flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
         region = map_libc(PAGE, flags)
         region.protect(PROT_READ)
         if case["step"] == "write-read-only":
@@ -75,8 +67,8 @@ def test_madvise(case: Case, judge: Judge) -> None:
     judge.require_kernel_advice(case["advice"])
 
     def check() -> str:
-        advice = judge.constants.value(case["advice"])
-        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+        advice = judge.flags.value(case["advice"])
+        flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
         region = map_region(case["api"], PAGE, flags)
         region.write(0, _PATTERN)
         region.advise(advice)

@@ -6,9 +6,10 @@ import mmap
 
 import pytest
 
-from anonmap.calls import PAGE, SHARING_FLAGS, python_errors
-from anonmap.catalogue import Case
-from anonmap.judge import Judge
+from anonmap.apis.cpython import python_errors
+from anonmap.apis.region import PAGE, SHARING_FLAGS
+from anonmap.expect.catalogue import Case
+from anonmap.plugin.judge import Judge
 
 
 @pytest.mark.behaviour("python-mmap-api")

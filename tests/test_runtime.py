@@ -5,26 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from anonmap import forking
-from anonmap.calls import (
-    MAP_PRIVATE,
-    PAGE,
-    PROT_EXEC,
-    PROT_NONE,
-    PROT_READ,
-    PROT_RW,
-    SHARING_FLAGS,
-    LibcRegion,
-    jit_write_protect,
-    limit_data,
-    map_libc,
-    mmap_raw,
-    mprotect,
-    room_for,
-    run_code,
-)
-from anonmap.catalogue import Case
-from anonmap.judge import Judge
+from anonmap.apis import forking
+from anonmap.apis.libc import LibcRegion, jit_write_protect, map_libc, mmap_raw, mprotect, run_code
+from anonmap.apis.limits import limit_data, room_for
+from anonmap.apis.region import MAP_PRIVATE, PAGE, PROT_EXEC, PROT_NONE, PROT_READ, PROT_RW, SHARING_FLAGS
+from anonmap.expect.catalogue import Case
+from anonmap.plugin.judge import Judge
 
 
 @pytest.mark.behaviour("fork-controls")
@@ -34,14 +20,14 @@ def test_fork_controls(case: Case, judge: Judge) -> None:
         judge.require_kernel_advice(control)
 
     def check() -> str:
-        region = map_libc(PAGE, SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous())
+        region = map_libc(PAGE, SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous())
         if control == "MADV_KEEPONFORK":
             # Undoes a wipe: there is nothing to keep until MADV_WIPEONFORK asked for one.
-            region.advise(judge.constants.value("MADV_WIPEONFORK"))
+            region.advise(judge.flags.value("MADV_WIPEONFORK"))
         if control.startswith("MADV_"):
-            region.advise(judge.constants.value(control))
+            region.advise(judge.flags.value(control))
         else:
-            region.inherit(judge.constants.value(control))
+            region.inherit(judge.flags.value(control))
         return forking.seen_after_fork(region)
 
     judge.run(check)
@@ -71,14 +57,14 @@ def test_fixed_mappings(case: Case, judge: Judge) -> None:
         judge.emulator_answers("chooses the address of a mapping without MAP_FIXED itself")
 
     def check() -> str:
-        flags = MAP_PRIVATE | judge.constants.anonymous()
+        flags = MAP_PRIVATE | judge.flags.anonymous()
         for name in _PLACEMENT_FLAGS[placement]:
-            flags |= judge.constants.value(name)
+            flags |= judge.flags.value(name)
         if placement == "aligned-2mib":
             address = mmap_raw(None, PAGE, PROT_RW, flags, -1, 0)
             return "aligned" if address % _TWO_MIB == 0 else "not-aligned"
         # The target is the first of two pages: still mapped, holding data, or given back.
-        existing = map_libc(2 * PAGE, MAP_PRIVATE | judge.constants.anonymous())
+        existing = map_libc(2 * PAGE, MAP_PRIVATE | judge.flags.anonymous())
         existing.write(0, _EXISTING)
         hole = placement.endswith("at-hole")
         if hole:
@@ -98,14 +84,14 @@ def test_stack_guards(case: Case, judge: Judge) -> None:
     stack = case["stack"]
 
     def check() -> str:
-        anonymous = MAP_PRIVATE | judge.constants.anonymous()
+        anonymous = MAP_PRIVATE | judge.flags.anonymous()
         if stack == "guard-below":
             region = map_libc(2 * PAGE, anonymous)
             mprotect(region.address, PAGE, PROT_NONE)
             region.write(PAGE, b"\x01")
             region.read(0, 1)
             return "ok"
-        flag = judge.constants.value("MAP_STACK" if stack == "map-stack" else "MAP_GROWSDOWN")
+        flag = judge.flags.value("MAP_STACK" if stack == "map-stack" else "MAP_GROWSDOWN")
         region = map_libc(16 * PAGE, anonymous | flag)
         region.write(0, b"\x01")
         region.write(16 * PAGE - 1, b"\x01")
@@ -146,9 +132,9 @@ def test_reservations(case: Case, judge: Judge) -> None:
             room_for(size, ("RLIMIT_AS",))
         else:
             room_for(size)
-        anonymous = MAP_PRIVATE | judge.constants.anonymous()
+        anonymous = MAP_PRIVATE | judge.flags.anonymous()
         if reservation in ("noreserve-4t", "writable-4t", "data-limit-writable"):
-            noreserve = judge.constants.value("MAP_NORESERVE") if reservation == "noreserve-4t" else 0
+            noreserve = judge.flags.value("MAP_NORESERVE") if reservation == "noreserve-4t" else 0
             # Mapped, never touched: no page is ever committed, whatever the policy allowed.
             mmap_raw(None, size, PROT_RW, anonymous | noreserve, -1, 0)
             return "ok"
@@ -179,9 +165,9 @@ def test_exec_memory(case: Case, judge: Judge) -> None:
     machine_code = _RETURN_42.get(judge.arch)
 
     def check() -> str:
-        flags = MAP_PRIVATE | judge.constants.anonymous()
+        flags = MAP_PRIVATE | judge.flags.anonymous()
         if code == "map-jit":
-            flags |= judge.constants.value("MAP_JIT")
+            flags |= judge.flags.value("MAP_JIT")
         at_once = code in ("rwx-at-mmap", "map-jit")
         region = LibcRegion(mmap_raw(None, PAGE, PROT_RW | (PROT_EXEC if at_once else 0), flags, -1, 0), PAGE)
         if code == "map-jit":

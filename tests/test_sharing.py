@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from anonmap import forking
-from anonmap.calls import PAGE, SHARING_FLAGS, map_region
-from anonmap.catalogue import Case
-from anonmap.judge import Judge
+from anonmap.apis import forking
+from anonmap.apis.region import PAGE, SHARING_FLAGS
+from anonmap.apis.registry import map_region
+from anonmap.expect.catalogue import Case
+from anonmap.plugin.judge import Judge
 
 
 @pytest.mark.behaviour("shared-anonymous")
 def test_shared_anonymous(case: Case, judge: Judge) -> None:
     def check() -> str:
-        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+        flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
         return forking.sharing(map_region(case["api"], PAGE, flags), case["direction"])
 
     judge.run(check)
@@ -22,7 +23,7 @@ def test_shared_anonymous(case: Case, judge: Judge) -> None:
 @pytest.mark.behaviour("inheritance")
 def test_inheritance(case: Case, judge: Judge) -> None:
     def check() -> str:
-        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+        flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
         return forking.inherited(map_region(case["api"], PAGE, flags))
 
     judge.run(check)
@@ -31,7 +32,7 @@ def test_inheritance(case: Case, judge: Judge) -> None:
 @pytest.mark.behaviour("distinct-mappings")
 def test_distinct_mappings(case: Case, judge: Judge) -> None:
     def check() -> str:
-        flags = SHARING_FLAGS[case["sharing"]] | judge.constants.anonymous()
+        flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
         first = map_region(case["api"], PAGE, flags)
         second = map_region(case["api"], PAGE, flags)
         first.write(0, b"first")

@@ -23,9 +23,10 @@ SAMPLE = REPO / "docs" / "sample"
 PERSONAS = REPO / "selftests" / "emulation" / "personas"
 
 sys.path.insert(0, str(REPO / "src"))
-from anonmap import processes, suite  # noqa: E402
+from anonmap import suite  # noqa: E402
+from anonmap.files.tomlread import loads  # noqa: E402
+from anonmap.host import processes  # noqa: E402
 from anonmap.reporting import browser  # noqa: E402
-from anonmap.tomlread import loads  # noqa: E402
 
 #: One run of the suite, native, emulated or under qemu-user: a minute at the very most.
 RUN_TIME_LIMIT = 1800.0

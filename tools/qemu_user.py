@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 # tox -e qemu-user installs nothing: the package's stdlib-only modules are read from the tree.
 sys.path.insert(0, str(REPO / "src"))
-from anonmap import processes  # noqa: E402
+from anonmap.host import processes  # noqa: E402
 
 CACHE = REPO / ".qemu-user"
 #: Debian architecture -> qemu-user binary suffix.

@@ -18,15 +18,16 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from anonmap import observer, scan
-from anonmap.atomic import Staged
-from anonmap.probe import describe, probe
-from anonmap.profiles import ProfileError, find_profile, profile_paths
+from anonmap.apis.syscall import build as observer
+from anonmap.expect.profiles import ProfileError, find_profile, profile_paths
+from anonmap.files.atomic import Staged
+from anonmap.host.probe import describe, probe
 from anonmap.reporting import atlas, diff, documented, draft, html, markdown
-from anonmap.reporting import findings as findings_report
 from anonmap.reporting.expected import WorkflowError, from_workflow
 from anonmap.reporting.matrix import build
 from anonmap.reporting.runs import Absent, InputError, Run, absent, merged, read, read_inputs
+from anonmap.scan import findings as findings_report
+from anonmap.scan import hazards as scan
 
 EXIT_DIFFERENT, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_MISSING, EXIT_BUILD = 1, 2, 3, 4, 5, 6
 

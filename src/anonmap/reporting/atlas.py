@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from anonmap import outcomes
-from anonmap.catalogue import behaviours
+from anonmap.expect import outcomes
+from anonmap.expect.catalogue import behaviours
 from anonmap.reporting.runs import Run
-from anonmap.results import Record
+from anonmap.results.records import Record
 
 #: What happens, compared with the baseline: the colour of a cell.
 HAPPENS = {

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from anonmap import processes
+from anonmap.host import processes
 
 _NAMES = ("chromium", "chromium-browser", "google-chrome")
 # No sync, no component updates, no background networking: nothing leaves the machine.

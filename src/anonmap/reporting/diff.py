@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from anonmap import outcomes
-from anonmap.catalogue import behaviours
+from anonmap.expect import outcomes
+from anonmap.expect.catalogue import behaviours
 from anonmap.reporting.runs import Run
-from anonmap.results import Record
+from anonmap.results.records import Record
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from anonmap import outcomes
-from anonmap.catalogue import behaviours
-from anonmap.probe import RunInfo
-from anonmap.profiles import Profile, ProfileError, find_profile, profile_paths
+from anonmap.expect import outcomes
+from anonmap.expect.catalogue import behaviours
+from anonmap.expect.profiles import Profile, ProfileError, find_profile, profile_paths
+from anonmap.host.probe import RunInfo
 from anonmap.reporting.runs import InputError, Run
-from anonmap.results import Record
-from anonmap.verdicts import Verdict
+from anonmap.results.records import Record
+from anonmap.results.verdicts import Verdict
 
 #: A version newer than any a profile's conditions name, FreeBSD's osrel numbers included:
 #: "the newest documented".

@@ -22,8 +22,8 @@ import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from anonmap.catalogue import Behaviour, Case, behaviours
-from anonmap.outcomes import UNKNOWN
+from anonmap.expect.catalogue import Behaviour, Case, behaviours
+from anonmap.expect.outcomes import UNKNOWN
 from anonmap.reporting.runs import Run
 
 #: Characters a TOML comment cannot hold (a record's detail may span lines).

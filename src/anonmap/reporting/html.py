@@ -6,11 +6,11 @@ from html import escape
 
 from anonmap.reporting import atlas
 from anonmap.reporting.matrix import Matrix, cell_text
-from anonmap.results import Record
-from anonmap.verdicts import LOOKS, Verdict
-from anonmap.verdicts import WORDS as VERDICTS
+from anonmap.results.records import Record
+from anonmap.results.verdicts import LOOKS, Verdict
+from anonmap.results.verdicts import WORDS as VERDICTS
 
-#: Cell colours by verdict (anonmap.verdicts.LOOKS), and for cells with no record or no results;
+#: Cell colours by verdict (anonmap.results.verdicts.LOOKS), and for cells with no record or no results;
 #: the browser test looks for the pass and deviation colours in a screenshot.
 COLOURS = {
     **{verdict.value: look.colour for verdict, look in LOOKS.items()},

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from anonmap.reporting.matrix import Matrix, cell_text
-from anonmap.results import Record
-from anonmap.verdicts import LOOKS, Verdict
-from anonmap.verdicts import WORDS as VERDICTS
+from anonmap.results.records import Record
+from anonmap.results.verdicts import LOOKS, Verdict
+from anonmap.results.verdicts import WORDS as VERDICTS
 
 _MARK = {verdict.value: look.mark for verdict, look in LOOKS.items()}
 _ABSENT = f"{LOOKS[Verdict.DEVIATION].mark} no results"

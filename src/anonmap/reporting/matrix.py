@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from anonmap.catalogue import Behaviour, behaviours
+from anonmap.expect.catalogue import Behaviour, behaviours
 from anonmap.reporting.runs import Absent, Run
-from anonmap.results import Record
-from anonmap.verdicts import WORDS as VERDICTS
+from anonmap.results.records import Record
+from anonmap.results.verdicts import WORDS as VERDICTS
 
 
 def cell_text(record: Record | None) -> str:

@@ -17,9 +17,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from anonmap import outcomes
-from anonmap.catalogue import behaviours
-from anonmap.results import READABLE, SCHEMA, Malformed, Record, checked_text, document, quoted, quoted_names
+from anonmap.expect import outcomes
+from anonmap.expect.catalogue import behaviours
+from anonmap.files.checked import Malformed, checked_text, quoted, quoted_names
+from anonmap.results.records import READABLE, SCHEMA, Record, document
 
 MERGED_SCHEMA = "anonmap-merged/1"
 #: A CI job's note that it has no results, and why (.github/scripts/note-missing.sh).

@@ -5,7 +5,7 @@
  *
  * Each case runs in a forked child with a time limit, as the Python checks do, and does what
  * its Python check does (the tests directory) with the same lengths, patterns and descriptor numbers.
- * The case list is generated from the catalogue (anonmap.observer writes cases.h), so a
+ * The case list is generated from the catalogue (anonmap.apis.syscall.build writes cases.h), so a
  * behaviour given the syscall api cannot be left out: its check_<id> function is named there.
  *
  * Output, one JSON object per line: a header (what the observer knows of the system), one
@@ -256,7 +256,7 @@ static void unsupported(const char *reason, long error)
 }
 
 /* A name the mmap module and the profile leave undefined (-1 in cases.h): the case is 'absent',
- * as constants.Absent makes it. */
+ * as flags.UndefinedName makes it. */
 static long defined(long value, const char *name)
 {
     if (value < 0) {

@@ -1,0 +1,85 @@
+"""The file descriptors the fd-argument cases pass, made for real in the check's child."""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+from collections.abc import Callable
+
+from anonmap.apis.region import PAGE
+from anonmap.run.ending import Unsupported
+
+#: What the regular file holds, so its bytes are told apart from zero fill.
+FILE_BYTE = b"\xa5"
+#: A descriptor number no process here has open (RLIMIT_NOFILE is far below it).
+HUGE_FD = 1 << 20
+#: Where the fd-argument cases place the descriptor they pass. macOS reads the fd of a MAP_ANON
+#: call as Mach VM flags, so the outcome hangs on the number, not on what it refers to: a fixed
+#: number makes the case the same on every run.
+PLACED_FD = 100
+
+
+def _placed(handle: int) -> int:
+    """Move ``handle`` to PLACED_FD and return PLACED_FD. In the check's child a descriptor
+    inherited at that number is the runner's, not the child's business: dup2 replaces it."""
+    try:
+        os.dup2(handle, PLACED_FD)
+    except OSError as error:
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        raise Unsupported(
+            f"descriptor {PLACED_FD} cannot be used: {error.strerror} (RLIMIT_NOFILE is {limit})"
+        ) from error
+    os.close(handle)
+    return PLACED_FD
+
+
+def regular_file(pages: int = 2) -> int:
+    """An fd on an unlinked temporary file of ``pages`` pages of FILE_BYTE, read-write."""
+    try:
+        handle, path = tempfile.mkstemp(prefix="anonmap-")
+        os.unlink(path)
+        data = FILE_BYTE * (PAGE * pages)
+        if os.write(handle, data) != len(data):
+            raise OSError(0, "short write")
+    except OSError as error:
+        raise Unsupported(f"no regular temporary file of {pages} pages: {error.strerror or error}") from error
+    return handle
+
+
+def dev_zero(flags: int = os.O_RDWR) -> int:
+    try:
+        return os.open("/dev/zero", flags)
+    except OSError as error:
+        raise Unsupported(f"/dev/zero does not open here: {error.strerror}") from error
+
+
+def closed() -> int:
+    """The number of a descriptor that was open a moment ago and is now closed."""
+    handle = _placed(os.open(os.devnull, os.O_RDONLY))
+    os.close(handle)
+    return handle
+
+
+def make(kind: str) -> int:
+    """The fd for one fd-argument case value; open ones stand at PLACED_FD."""
+    makers: dict[str, Callable[[], int]] = {
+        "0": lambda: 0,
+        "-2": lambda: -2,
+        "regular-file": lambda: _placed(regular_file()),
+        "dev-zero": lambda: _placed(dev_zero()),
+        "closed": closed,
+        "huge": lambda: HUGE_FD,
+    }
+    if kind not in makers:
+        raise ValueError(f"unknown fd kind {kind!r} (known: {', '.join(makers)})")
+    return makers[kind]()
+
+
+def content(data: bytes) -> str:
+    """'zero', 'file-bytes' or 'nonzero' for what a mapping read back."""
+    if not data.strip(b"\0"):
+        return "zero"
+    if not data.strip(FILE_BYTE):
+        return "file-bytes"
+    return "nonzero"

@@ -1,0 +1,109 @@
+"""Fork from inside a check: run one side in a child and learn what it saw.
+
+Used only inside an isolated check (see ``isolate``), so a child that hangs is bounded by the
+check's time limit and killed with the check's process group.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+
+from anonmap.apis.region import Region
+from anonmap.run import reaping
+from anonmap.run.ending import Observed, Unsupported
+
+_BEFORE = b"before-fork"
+_AFTER = b"after-fork!"
+# Exit statuses a child reports what it read with.
+_SAW_AFTER, _SAW_BEFORE, _SAW_OTHER, _SAW_ZERO = 10, 11, 12, 13
+
+
+def in_child(action: Callable[[], int], wait_for: int | None = None) -> int:
+    """Fork a child that runs ``action`` and exits with its return value; return its pid.
+
+    With ``wait_for`` (a pipe's read end) the child first waits until the parent writes a byte.
+    """
+    try:
+        pid = os.fork()
+    except OSError as error:
+        # A process limit (RLIMIT_NPROC, a pids cgroup) can allow the check but not its child.
+        raise Unsupported(f"fork inside the check failed: {error.strerror} (a process limit?)") from error
+    if pid == 0:
+        status = 70
+        try:
+            reaping.die_with_parent()
+            if wait_for is not None:
+                os.read(wait_for, 1)
+            status = action()
+        finally:
+            os._exit(status)
+    return pid
+
+
+def wait_child(pid: int) -> int:
+    """The child's exit status; a child killed by a signal ends the check with its name."""
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        raise Observed(name, "the forked child was killed by a signal")
+    return os.waitstatus_to_exitcode(status)
+
+
+def _classify(seen: bytes) -> int:
+    return {_AFTER: _SAW_AFTER, _BEFORE: _SAW_BEFORE}.get(seen, _SAW_OTHER)
+
+
+def sharing(region: Region, direction: str) -> str:
+    """'shared' when a write after fork on one side is seen on the other, else 'private'."""
+    region.write(0, _BEFORE)
+    if direction == "child-to-parent":
+
+        def write_after() -> int:
+            region.write(0, _AFTER)
+            return 0
+
+        wait_child(in_child(write_after))
+        seen = _classify(region.read(0, len(_AFTER)))
+    elif direction == "parent-to-child":
+        read_end, write_end = os.pipe()
+        pid = in_child(lambda: _classify(region.read(0, len(_AFTER))), wait_for=read_end)
+        region.write(0, _AFTER)
+        os.write(write_end, b"!")
+        seen = wait_child(pid)
+        os.close(read_end)
+        os.close(write_end)
+    else:
+        raise ValueError(f"unknown direction {direction!r}")
+    return {_SAW_AFTER: "shared", _SAW_BEFORE: "private"}.get(seen, "nonzero")
+
+
+def inherited(region: Region) -> str:
+    """'inherited' when a child reads what the parent wrote before fork."""
+    region.write(0, _BEFORE)
+    seen = wait_child(in_child(lambda: _classify(region.read(0, len(_BEFORE)))))
+    return "inherited" if seen == _SAW_BEFORE else "not-inherited"
+
+
+def seen_after_fork(region: Region) -> str:
+    """What a child makes of a region holding data: 'zero' when it reads zeros, 'shared' or
+    'private' when it reads the parent's data (by whether its own write comes back to the
+    parent), or the name of the signal its read raised (a mapping it was not given)."""
+    region.write(0, _BEFORE)
+
+    def read_then_write() -> int:
+        seen = region.read(0, len(_BEFORE))
+        if seen == bytes(len(_BEFORE)):
+            return _SAW_ZERO
+        if seen != _BEFORE:
+            return _SAW_OTHER
+        region.write(0, _AFTER)
+        return _SAW_BEFORE
+
+    seen = wait_child(in_child(read_then_write))
+    if seen == _SAW_ZERO:
+        return "zero"
+    if seen == _SAW_BEFORE:
+        return {_AFTER: "shared", _BEFORE: "private"}.get(region.read(0, len(_AFTER)), "nonzero")
+    return "nonzero"

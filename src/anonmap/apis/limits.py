@@ -1,0 +1,39 @@
+"""The environment's resource limits, as a check that maps a lot of memory meets them."""
+
+from __future__ import annotations
+
+import resource
+import sys
+
+from anonmap.run.ending import Unsupported
+
+
+def limit_data(limit: int) -> None:
+    """Lower this process's soft RLIMIT_DATA to ``limit`` (in a check's child only): a case
+    about what the limit counts sets it itself. Unsupported where the hard limit is lower."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY and hard < limit:
+        raise Unsupported(
+            f"the hard RLIMIT_DATA is {hard >> 20} MiB, below the {limit >> 20} MiB the case sets"
+        )
+    if soft == resource.RLIM_INFINITY or soft > limit:
+        try:
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+        except (OSError, ValueError) as error:
+            # macOS 12+ refuses a data limit below what the process maps already (its shared
+            # region alone is gigabytes: xnu vm_map_set_data_limit()).
+            raise Unsupported(f"RLIMIT_DATA cannot be lowered to {limit >> 20} MiB here: {error}") from error
+
+
+def room_for(size: int, limits: tuple[str, ...] = ("RLIMIT_AS", "RLIMIT_DATA")) -> None:
+    """Raise ``Unsupported`` when this environment cannot even ask for ``size`` bytes of
+    address space: a 32-bit process, or one of ``limits`` below it."""
+    if size > sys.maxsize:
+        raise Unsupported(f"{size >> 30} GiB does not fit this process's address space")
+    for name in limits:
+        which = getattr(resource, name, None)
+        soft = resource.RLIM_INFINITY if which is None else resource.getrlimit(which)[0]
+        if soft != resource.RLIM_INFINITY and soft < size:
+            raise Unsupported(
+                f"{name} is {soft >> 20} MiB, below the {size >> 30} GiB this case maps: the environment's limit"
+            )

@@ -1,0 +1,305 @@
+"""Observations made by the freestanding observer, read back to be judged: on this machine
+right after it ran, or anywhere else from a file it printed (``--anonmap-observations``).
+
+The file is ``anonmap-observations/1``: one JSON object per line, a header saying what the
+observer knows of its system, one record per case, and an end record with the count. Anything
+else (a truncated file, another catalogue's case list, an unknown case) is an
+``ObservationsError`` of one line naming the file, the line and what is wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from anonmap.apis.syscall import build as observer
+from anonmap.files.checked import Malformed, checked_text, quoted, quoted_names
+from anonmap.host import compilers as ctoolchain
+from anonmap.host.probe import RunInfo, observed
+
+FORMAT = "anonmap-observations/1"
+#: What the porter may say the observer ran on (its --on argument).
+PLACES = ("real", "vm", "emulator", "unstated")
+#: An observations file holds a few hundred short lines: anything far larger is not one.
+MAX_BYTES = 4 * 1024 * 1024
+_HEADER_KEYS = {
+    "format",
+    "catalogue",
+    "api",
+    "abi",
+    "on",
+    "binary_abi",
+    "uname",
+    "page_size",
+    "time_limit_ms",
+    "capabilities",
+    "compat",
+    "settings",
+    "cases",
+}
+_UNAME_KEYS = ("sysname", "release", "version", "machine")
+_CAPABILITIES = ("fork", "dev-zero", "exec-memory")
+
+
+class ObservationsError(Exception):
+    """An observations file that cannot be judged; the message is one line naming it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """What the observer found for one case: an outcome, or why it could not run it."""
+
+    outcome: str = ""
+    detail: str = ""
+    unsupported: str = ""
+    harness: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Observations:
+    source: str
+    abi: str
+    on: str
+    binary_abi: str
+    uname: Mapping[str, str]
+    page_size: int
+    capabilities: Mapping[str, tuple[bool, str]]
+    compat: tuple[str, ...]
+    settings: Mapping[str, str]
+    findings: Mapping[str, Finding]
+    """By ``observer.label`` (behaviour[case id])."""
+
+    def run_info(self) -> RunInfo:
+        """The system the observations were made on, as profile conditions read it."""
+        return observed(
+            self.uname, self.page_size, self.binary_abi, self.capabilities, self.compat, self.settings
+        )
+
+    def observed_on(self) -> dict[str, str]:
+        """Where and how the observations were made, as the results file records it."""
+        # The file's name, not its path: results travel to other machines and into reports.
+        return {"by": f"the anonmap observer ({self.abi})", "on": self.on, "file": Path(self.source).name}
+
+
+def _object(line: str, where: str) -> dict[str, Any]:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ObservationsError(f"{where}: not a JSON object ({error.msg}): {quoted(line)}") from None
+    if not isinstance(data, dict):
+        raise ObservationsError(f"{where}: not a JSON object: {quoted(line)}")
+    return data
+
+
+def _header(data: dict[str, Any], where: str) -> dict[str, Any]:
+    if "error" in data:
+        raise ObservationsError(f"{where}: the observer refused to run: {quoted(data['error'])}")
+    if data.get("format") != FORMAT:
+        raise ObservationsError(
+            f"{where}: format {quoted(data.get('format'))} is not {FORMAT!r}: not an observations file, or another version's"
+        )
+    missing = sorted(_HEADER_KEYS - set(data))
+    unknown = sorted(set(data) - _HEADER_KEYS)
+    if missing or unknown:
+        problem = (
+            f"lacks key(s) {quoted_names(missing)}" if missing else f"unknown key(s) {quoted_names(unknown)}"
+        )
+        raise ObservationsError(f"{where}: header {problem}")
+    try:
+        if data["api"] != observer.SYSCALL_API:
+            raise Malformed(f"key 'api': {quoted(data['api'])} is not {observer.SYSCALL_API!r}")
+        for key in ("catalogue", "abi"):
+            checked_text(key, data[key], empty=False)
+        checked_text("binary_abi", data["binary_abi"])
+        if data["on"] not in PLACES:
+            raise Malformed(f"key 'on': {quoted(data['on'])} is not one of {', '.join(PLACES)}")
+        uname = data["uname"]
+        if not isinstance(uname, dict) or sorted(uname) != sorted(_UNAME_KEYS):
+            raise Malformed(f"key 'uname': expected an object of {', '.join(_UNAME_KEYS)}")
+        for key in _UNAME_KEYS:
+            checked_text(f"uname.{key}", uname[key], empty=key == "version")
+        page = data["page_size"]
+        if type(page) is not int or page < 512 or page & (page - 1):
+            raise Malformed(f"key 'page_size': {quoted(page)} is not a power of two of at least 512")
+        capabilities = data["capabilities"]
+        if not isinstance(capabilities, dict) or sorted(capabilities) != sorted(_CAPABILITIES):
+            raise Malformed(f"key 'capabilities': expected an object of {', '.join(_CAPABILITIES)}")
+        for name, state in capabilities.items():
+            if not (isinstance(state, dict) and isinstance(state.get("available"), bool)):
+                raise Malformed(f"key 'capabilities.{name}': expected {{available, detail}}")
+            checked_text(f"capabilities.{name}.detail", state.get("detail"))
+        if not isinstance(data["compat"], list):
+            raise Malformed("key 'compat': expected a list of strings")
+        for index, layer in enumerate(data["compat"]):
+            checked_text(f"compat[{index}]", layer, empty=False)
+        settings = data["settings"]
+        if not isinstance(settings, dict):
+            raise Malformed("key 'settings': expected an object of setting names and values")
+        for name, value in settings.items():
+            checked_text("settings", name, empty=False)
+            checked_text(f"settings.{name}", value, empty=False)
+        if type(data["cases"]) is not int or data["cases"] < 0:
+            raise Malformed(f"key 'cases': {quoted(data['cases'])} is not a count")
+    except Malformed as error:
+        raise ObservationsError(f"{where}: header: {error}") from None
+    return data
+
+
+def _finding(data: dict[str, Any], where: str) -> tuple[str, Finding]:
+    kinds = [key for key in ("outcome", "unsupported", "harness") if key in data]
+    expected = {"behaviour", "case", *kinds, *(["detail"] if kinds == ["outcome"] else [])}
+    if len(kinds) != 1 or set(data) != expected:
+        raise ObservationsError(
+            f"{where}: a case record holds behaviour, case and one of outcome (with detail), unsupported or harness; found keys {quoted_names(sorted(data))}"
+        )
+    try:
+        behaviour = checked_text("behaviour", data["behaviour"], empty=False)
+        case = checked_text("case", data["case"], empty=False)
+        if kinds == ["outcome"]:
+            finding = Finding(
+                outcome=checked_text("outcome", data["outcome"], empty=False),
+                detail=checked_text("detail", data["detail"], one_line=False),
+            )
+        elif kinds == ["unsupported"]:
+            finding = Finding(unsupported=checked_text("unsupported", data["unsupported"], empty=False))
+        else:
+            finding = Finding(harness=checked_text("harness", data["harness"], one_line=False, empty=False))
+    except Malformed as error:
+        raise ObservationsError(f"{where}: {error}") from None
+    return f"{behaviour}[{case}]", finding
+
+
+def parse(text: str, source: str) -> Observations:
+    """The observations in ``text``, checked against this catalogue's syscall cases."""
+    lines = text.splitlines()
+    if not lines:
+        raise ObservationsError(f"{source}: is empty: the observer printed nothing")
+    header = _header(_object(lines[0], f"{source}:1"), f"{source}:1")
+    findings: dict[str, Finding] = {}
+    ended = False
+    for number, line in enumerate(lines[1:], start=2):
+        where = f"{source}:{number}"
+        if ended:
+            raise ObservationsError(f"{where}: text after the end record")
+        data = _object(line, where)
+        if "end" in data:
+            if data != {"end": len(findings)} or len(findings) != header["cases"]:
+                raise ObservationsError(
+                    f"{where}: the end record {quoted(data)} does not count the {len(findings)} records above it (the header says {header['cases']})"
+                )
+            ended = True
+            continue
+        label, finding = _finding(data, where)
+        if label in findings:
+            raise ObservationsError(f"{where}: a second record for {label}")
+        findings[label] = finding
+    if not ended:
+        raise ObservationsError(
+            f"{source}: truncated: no end record after {len(findings)} of the {header['cases']} cases (did the observer die?)"
+        )
+    expected = [observer.label(case) for case in observer.cases()]
+    missing = [label for label in expected if label not in findings]
+    unknown = [label for label in findings if label not in set(expected)]
+    if missing or unknown:
+        parts = [
+            f"it lacks {quoted_names(missing)}" if missing else "",
+            f"this catalogue has no {quoted_names(unknown)}" if unknown else "",
+        ]
+        raise ObservationsError(
+            f"{source}: the observer was built from another catalogue (fingerprint {header['catalogue']}, "
+            f"this one {observer.digest(expected)}): {'; '.join(p for p in parts if p)}; rebuild it from this anonmap"
+        )
+    return Observations(
+        source=source,
+        abi=header["abi"],
+        on=header["on"],
+        binary_abi=header["binary_abi"],
+        uname=dict(header["uname"]),
+        page_size=header["page_size"],
+        capabilities={
+            name: (state["available"], state["detail"]) for name, state in header["capabilities"].items()
+        },
+        compat=tuple(header["compat"]),
+        settings=dict(header["settings"]),
+        findings=findings,
+    )
+
+
+def load(path: Path) -> Observations:
+    """Read an observations file, refusing anything but a regular file of at most MAX_BYTES."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ObservationsError(f"{path}: is not a regular file")
+        if info.st_size > MAX_BYTES:
+            raise ObservationsError(
+                f"{path}: is {info.st_size} bytes, more than an observations file may be ({MAX_BYTES >> 20} MiB)"
+            )
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise ObservationsError(f"{path}: cannot be read: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ObservationsError(f"{path}: is not UTF-8 text (byte {error.start})") from None
+    return parse(text, str(path))
+
+
+@dataclasses.dataclass(frozen=True)
+class Here:
+    """The observer built and run on this machine, or why not."""
+
+    observations: Observations | None
+    unsupported: str = ""
+    """Why the environment did not let it build or run here (no compiler, a time limit)."""
+    error: str = ""
+    """What broke in the observer itself (it does not build, its output does not parse)."""
+
+
+@functools.cache
+def here(
+    compilers: tuple[tuple[str, str], ...],
+    os_name: str,
+    arch: str,
+    constants: tuple[tuple[str, int], ...],
+    time_limit: float,
+) -> Here:
+    """Build the observer with the first of ``observer.COMPILERS`` that builds and runs
+    programs for this machine, and run it; once per process, shared by the cases."""
+    no_abi = observer.abi_problem(os_name, arch)
+    if no_abi:
+        return Here(None, unsupported=no_abi)
+    problems = []
+    for name, path in compilers:
+        if name not in observer.COMPILERS or not path:
+            continue
+        toolchain = ctoolchain.check(path, arch, time_limit)
+        if toolchain.problem:
+            problems.append(f"{name} ({path}) {toolchain.problem}")
+            continue
+        built, ran = observer.observe(path, dict(constants), time_limit)
+        if built.path is None or ran is None:
+            return (
+                Here(None, unsupported=built.problem)
+                if built.environment
+                else Here(None, error=built.problem)
+            )
+        if ran.start_error or ran.timed_out:
+            return Here(None, unsupported=f"the observer built by {name}: {ran.failure()}")
+        try:
+            return Here(parse(ran.stdout, f"the observer's output (built by {name})"))
+        except ObservationsError as error:
+            return Here(
+                None,
+                error=f"{error}; the observer ended with {ran.failure() or 'exit status 0'}: {ran.stderr.strip()[-500:]}",
+            )
+    names = ", ".join(observer.COMPILERS)
+    found = "; ".join(problems) or f"none of {names} is on PATH (probe: compilers)"
+    return Here(None, unsupported=f"no C compiler to build the observer for this machine: {found}")
