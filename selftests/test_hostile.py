@@ -148,6 +148,12 @@ CLASSES: dict[str, Hostile] = {
         ("c-compiler", "could not start", "killed by", "cannot build", "fork", "RLIMIT_AS is"),
         rlimits=((resource.RLIMIT_AS, 600 << 20),),
     ),
+    # Exactly the size of the 1 GiB reservation cases: the process's own mappings leave them no room.
+    "rlimit-as-1G": Hostile(
+        ("c-compiler", "could not start", "killed by", "cannot build", "fork", "RLIMIT_AS is"),
+        affects=lambda record: record["behaviour"] == "reservations",
+        rlimits=((resource.RLIMIT_AS, 1 << 30),),
+    ),
     "rlimit-as-80M-xdist": Hostile(
         (
             "c-compiler",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import resource
 import sys
 
+from anonmap.apis.region import PAGE
 from anonmap.run.ending import Unsupported
 
 
@@ -25,15 +26,28 @@ def limit_data(limit: int) -> None:
             raise Unsupported(f"RLIMIT_DATA cannot be lowered to {limit >> 20} MiB here: {error}") from error
 
 
+def address_space_in_use() -> int:
+    """Bytes this process maps now, as Linux's proc(5) /proc/self/statm gives them (its first
+    field, in pages); 0 where no procfs says, and only the size itself is held to the limit."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[0]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def room_for(size: int, limits: tuple[str, ...] = ("RLIMIT_AS", "RLIMIT_DATA")) -> None:
     """Raise ``Unsupported`` when this environment cannot even ask for ``size`` bytes of
-    address space: a 32-bit process, or one of ``limits`` below it."""
+    address space: a 32-bit process, or one of ``limits`` below it. RLIMIT_AS counts what the
+    process maps already too (setrlimit(2)), so a limit of exactly ``size`` leaves no room."""
     if size > sys.maxsize:
         raise Unsupported(f"{size >> 30} GiB does not fit this process's address space")
     for name in limits:
         which = getattr(resource, name, None)
         soft = resource.RLIM_INFINITY if which is None else resource.getrlimit(which)[0]
-        if soft != resource.RLIM_INFINITY and soft < size:
+        in_use = address_space_in_use() if name == "RLIMIT_AS" else 0
+        if soft != resource.RLIM_INFINITY and soft < size + in_use:
             raise Unsupported(
-                f"{name} is {soft >> 20} MiB, below the {size >> 30} GiB this case maps: the environment's limit"
+                f"{name} is {soft >> 20} MiB, below the {size >> 30} GiB this case maps"
+                f"{f' and the {in_use >> 20} MiB this process maps already' if in_use else ''}: the environment's limit"
             )

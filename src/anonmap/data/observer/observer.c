@@ -800,22 +800,45 @@ static void check_stack_guards(const signed char *p)
     observed("ok", "");
 }
 
-/* calls.room_for(): a size this environment's limits refuse is unsupported, not an outcome. */
+/* limits.address_space_in_use(): /proc/self/statm's first field, in pages (proc(5)); 0 where
+ * no procfs says. */
+static unsigned long address_space_in_use(void)
+{
+#if defined(__linux__)
+    char statm[64];
+    long fd = obs_open("/proc/self/statm", OBS_O_RDONLY, 0);
+    if (fd < 0)
+        return 0;
+    long got = obs_syscall(SYS_read, fd, (long)statm, sizeof statm - 1, 0, 0, 0);
+    obs_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+    unsigned long pages = 0;
+    for (long i = 0; i < got && statm[i] >= '0' && statm[i] <= '9'; i++)
+        pages = pages * 10 + (unsigned long)(statm[i] - '0');
+    return pages * page;
+#else
+    return 0;
+#endif
+}
+
+/* limits.room_for(): a size this environment's limits refuse is unsupported, not an outcome;
+ * RLIMIT_AS counts what the process maps already. */
 static void room_for(unsigned long size, int also_data)
 {
     static const int limits[2] = {OBS_RLIMIT_AS, OBS_RLIMIT_DATA};
     static const char *names[2] = {"RLIMIT_AS", "RLIMIT_DATA"};
-    for (int i = 0; i < 1 + also_data; i++)
-        if (obs_soft_limit(limits[i]) < size) {
+    for (int i = 0; i < 1 + also_data; i++) {
+        unsigned long in_use = i == 0 ? address_space_in_use() : 0;
+        if (obs_soft_limit(limits[i]) < size + in_use) {
             message_used = 0;
             add("unsupported\n\n");
             add(names[i]);
-            add(" is below the size this case maps: the environment's limit");
+            add(" is below the size this case maps and what the process maps already: the environment's limit");
             send_and_exit();
         }
+    }
 }
 
-/* calls.limit_data(): lower the soft RLIMIT_DATA, in the check's child, for a case about what
+/* limits.limit_data(): lower the soft RLIMIT_DATA, in the check's child, for a case about what
  * the limit counts. */
 static void limit_data(unsigned long limit)
 {
