@@ -3,13 +3,13 @@ compiler and feature-test configuration."""
 
 from __future__ import annotations
 
-import errno
 import functools
 import re
 
 import pytest
 
 from anonmap.apis.flags import ANONYMOUS_NAMES
+from anonmap.expect import errnos
 from anonmap.expect.catalogue import Case
 from anonmap.expect.outcomes import hex_value
 from anonmap.host import compilers as ctoolchain
@@ -88,7 +88,7 @@ def test_c_seed_demo(case: Case, judge: Judge) -> None:
         # (src/mman/mmap.c, "Fixup incorrect EPERM from kernel"), so a sandbox's EPERM reaches
         # a musl program as ENOMEM.
         musl = ("ENOMEM",) if case["compiler"] == "musl-gcc" else ()
-        judge.observe(errno.errorcode.get(number, f"E{number}"), ran.stderr.strip(), (*SANDBOX_ERRNOS, *musl))
+        judge.observe(errnos.name(number), ran.stderr.strip(), (*SANDBOX_ERRNOS, *musl))
     else:
         outcome = {_SHARED: "shared", _PRIVATE: "private"}.get(ran.stdout, "unexpected-output")
         judge.observe(outcome, ran.stdout.strip())

@@ -41,7 +41,7 @@ WORDS: dict[str, str] = {
 UNKNOWN = "unknown"
 
 _SHAPES = (
-    re.compile(r"E[A-Z][A-Z0-9]*"),  # errno name
+    re.compile(r"E[A-Z0-9]+"),  # errno name (E2BIG), or E<number> where it has none (errnos.name)
     re.compile(r"SIG[A-Z][A-Z0-9]*"),  # signal name
     re.compile(r"0x[0-9a-f]+"),  # a constant's value
     re.compile(r"[A-Z][A-Za-z]*Error"),  # a Python exception raised before any call

@@ -3,8 +3,9 @@ refused, by its errno's name), or unsupported because the environment withholds 
 
 from __future__ import annotations
 
-import errno
 import os
+
+from anonmap.expect import errnos
 
 
 class Observed(Exception):
@@ -21,8 +22,8 @@ class Unsupported(Exception):
 
 
 class CallRefused(Observed):
-    """A call failed; its outcome is the errno's symbolic name."""
+    """A call failed; its outcome is the errno's canonical name (``errnos.name``)."""
 
     def __init__(self, call: str, number: int) -> None:
-        name = errno.errorcode.get(number, f"E{number}")
+        name = errnos.name(number)
         super().__init__(name, f"{call}: {name} ({os.strerror(number)})")

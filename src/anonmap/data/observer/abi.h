@@ -286,7 +286,9 @@ static void obs_die_with_parent(void)
 #endif
 }
 
-/* The errno names the observer reports by; any other number reads E<number>. */
+/* The errno names the observer reports by; any other number reads E<number>. Each is the
+ * canonical name of anonmap.expect.errnos (EOPNOTSUPP, never its alias ENOTSUP), the word the
+ * Python apis record for the same number (selftests/test_errnos.py). */
 struct obs_name {
     int number;
     const char *name;

@@ -1,0 +1,33 @@
+"""One word per errno: the name an errno number is recorded by, whichever api met it.
+
+A platform may give one number two names (on Linux, ENOTSUP and EOPNOTSUPP are both 95). The
+outcome is then always the canonical name, so that the libc and python apis (through Python's
+errno table) and the observer (through its own, ``data/observer/abi.h``) record the same word.
+"""
+
+from __future__ import annotations
+
+import errno
+
+#: Each alias and its canonical name, applied only where the platform gives both one number
+#: (OpenBSD's ENOTSUP 91 and EOPNOTSUPP 45 stay two outcomes).
+CANONICAL = {
+    # Linux include/uapi/asm-generic/errno.h and FreeBSD sys/sys/errno.h define EOPNOTSUPP
+    # and make ENOTSUP the same number; the kernels return it under that name (Linux
+    # mm/mmap.c do_mmap(): MAP_SHARED_VALIDATE), and the observer reports it so.
+    "ENOTSUP": "EOPNOTSUPP",
+    # POSIX documents EAGAIN for mmap() and mlock(); EWOULDBLOCK is defined as EAGAIN.
+    "EWOULDBLOCK": "EAGAIN",
+    # POSIX's name; Linux asm-generic/errno.h has "#define EDEADLOCK EDEADLK".
+    "EDEADLOCK": "EDEADLK",
+}
+
+
+def name(number: int) -> str:
+    """The outcome word for errno ``number`` on this platform: its canonical name, or
+    E<number> where the platform names it not (as the observer does)."""
+    word = errno.errorcode.get(number, f"E{number}")
+    canonical = CANONICAL.get(word)
+    if canonical is not None and getattr(errno, canonical, None) == number:
+        return canonical
+    return word
