@@ -16,6 +16,7 @@ from anonmap.expect.catalogue import behaviours
 from anonmap.files.tomlread import loads
 from anonmap.host.probe import Capability, CapabilityState, RunInfo, probe
 from anonmap.results.records import Record, document, write_atomically
+from anonmap.results.verdicts import Verdict
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -81,7 +82,7 @@ def write_results(path: Path, os_name: str, outcomes: dict[str, str]) -> Path:
             {"api": "libc", "sharing": "private", "fd": case.rsplit("=", 1)[1]},
             "zero",
             observed,
-            "pass" if observed == "zero" else "deviation",
+            Verdict.PASS if observed == "zero" else Verdict.DEVIATION,
             (f"man: mmap(2) on {os_name}",),
             "",
             "",

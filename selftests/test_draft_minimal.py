@@ -25,6 +25,7 @@ from anonmap.host.probe import RunInfo, probe
 from anonmap.reporting import draft
 from anonmap.reporting.runs import Run, read
 from anonmap.results.records import Record, document, write_atomically
+from anonmap.results.verdicts import Verdict
 from selftests.helpers import REPO
 
 INFO = {"os": "testos", "release": "1.0", "arch": "x86_64"}
@@ -44,7 +45,7 @@ def _record(case: Case, observed: str, detail: str = "") -> Record:
         dict(case.params),
         "",
         observed,
-        "unprofiled" if observed else "unsupported",
+        Verdict.UNPROFILED if observed else Verdict.UNSUPPORTED,
         (),
         "",
         detail,

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from anonmap.results.records import SCHEMA, Record, document, write_atomically
+from anonmap.results.verdicts import Verdict
 from selftests.helpers import write_results
 
 
-def _record(nodeid: str, verdict: str = "pass") -> Record:
+def _record(nodeid: str, verdict: Verdict = Verdict.PASS) -> Record:
     return Record(
         nodeid,
         "zero-fill",
@@ -29,7 +30,7 @@ def _record(nodeid: str, verdict: str = "pass") -> Record:
 
 def test_records_are_sorted_and_counted() -> None:
     content = document(
-        {"os": "x"}, None, [_record("b"), _record("a", "deviation")], "2026-01-01T00:00:00+00:00"
+        {"os": "x"}, None, [_record("b"), _record("a", Verdict.DEVIATION)], "2026-01-01T00:00:00+00:00"
     )
     assert content["schema"] == SCHEMA
     assert [r["nodeid"] for r in content["records"]] == ["a", "b"]

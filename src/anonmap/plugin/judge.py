@@ -12,7 +12,7 @@ import pytest
 from anonmap.apis import registry
 from anonmap.apis.flags import Flags
 from anonmap.apis.interface import Check, Context
-from anonmap.expect import catalogue
+from anonmap.expect import catalogue, outcomes
 from anonmap.expect.profiles import Expectation
 from anonmap.host.probe import SECCOMP
 from anonmap.plugin.session import State
@@ -40,6 +40,21 @@ def _note(expectation: Expectation | None) -> str:
         else ""
     )
     return "; ".join(part for part in (known, expectation.note) if part)
+
+
+def _defined(isolated: isolate.Isolated, check: str) -> isolate.Isolated:
+    """The observation, or a harness error naming the check where its outcome is no word the
+    catalogue defines: a misspelled word is the check's fault, never the platform's deviation,
+    and it is not recorded, so the results file still reads back."""
+    word = isolated.outcome
+    if not word or outcomes.is_outcome(word):
+        return isolated
+    said = f" ({isolated.detail})" if isolated.detail else ""
+    return isolate.Isolated(
+        "",
+        harness_error=f"the check of {check} returned {word!r}{said}, which is not an outcome word "
+        "(anonmap.expect.outcomes)",
+    )
 
 
 class Judge:
@@ -70,7 +85,7 @@ class Judge:
             params=dict(self.case.params),
             expected=expectation.outcome if expectation else "",
             observed=observed,
-            verdict=verdict.value,
+            verdict=verdict,
             cite=expectation.cite if expectation else (),
             note=_note(expectation),
             detail=detail,
@@ -173,6 +188,7 @@ class Judge:
         info = self._state.run_info
         if isolated.unsupported:
             self.unsupported(isolated.unsupported)
+        isolated = _defined(isolated, f"{self.case.behaviour}[{self.case.id}]")
         expectation = self._expectation()
         verdict = decide(expectation, isolated)
         if verdict is Verdict.DEVIATION and isolated.outcome in sandbox_errnos and SECCOMP in info.compat:

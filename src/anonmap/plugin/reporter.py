@@ -55,7 +55,7 @@ class Reporter:
             terminalreporter.write_line(line)
         for line in deviations(records):
             terminalreporter.write_line(line, red=True)
-        unprofiled = sum(r.verdict == Verdict.UNPROFILED.value for r in records)
+        unprofiled = sum(r.verdict is Verdict.UNPROFILED for r in records)
         if unprofiled:
             terminalreporter.write_line(
                 f"UNPROFILED: {unprofiled} case(s) ran with nothing to compare against "

@@ -19,6 +19,7 @@ from anonmap.expect import outcomes
 from anonmap.expect.catalogue import behaviours
 from anonmap.reporting.runs import Run
 from anonmap.results.records import Record
+from anonmap.results.verdicts import Verdict
 
 #: What happens, compared with the baseline: the colour of a cell.
 HAPPENS = {
@@ -65,7 +66,7 @@ def _source(record: Record | None, run: Run | None) -> str:
         return "documented"
     if run.emulation:
         return "emulated"
-    return "deviation" if record.verdict == "deviation" else "observed"
+    return "deviation" if record.verdict is Verdict.DEVIATION else "observed"
 
 
 def cells(documented: Sequence[Run], runs: Sequence[Run], baseline: str) -> dict[tuple[str, str], list[Cell]]:

@@ -72,7 +72,7 @@ def documented(profile: Profile, target: Target) -> Run:
                     params=dict(case.params),
                     expected=outcome,
                     observed="",
-                    verdict=Verdict.DOCUMENTED.value,
+                    verdict=Verdict.DOCUMENTED,
                     cite=entry.cite if entry else (),
                     note=entry.note if entry else "",
                     detail="",

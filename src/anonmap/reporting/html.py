@@ -8,7 +8,6 @@ from anonmap.reporting import atlas
 from anonmap.reporting.matrix import Matrix, cell_text
 from anonmap.results.records import Record
 from anonmap.results.verdicts import LOOKS, Verdict
-from anonmap.results.verdicts import WORDS as VERDICTS
 
 #: Cell colours by verdict (anonmap.results.verdicts.LOOKS), and for cells with no record or no results;
 #: the browser test looks for the pass and deviation colours in a screenshot.
@@ -51,8 +50,8 @@ def _cell_class(record: Record | None, baseline: Record | None) -> str:
     a case not run keep their verdict's colour, so a deviation stays red."""
     if record is None:
         return "v-missing"
-    if LOOKS[Verdict(record.verdict)].fails or not record.observed:
-        return f"v-{record.verdict}"
+    if LOOKS[record.verdict].fails or not record.observed:
+        return f"v-{record.verdict.value}"
     return f"h-{atlas.happens(record.observed, baseline.observed if baseline else '')}"
 
 
@@ -84,7 +83,7 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
         *_absent_section(matrix),
         "<h2>Platforms</h2>",
         '<div class="scroll"><table class="platforms"><thead><tr><th>platform</th><th>kind</th><th>profile</th>',
-        *(f"<th>{v}</th>" for v in VERDICTS),
+        *(f"<th>{v.value}</th>" for v in Verdict),
         "</tr></thead><tbody>",
     ]
     for column, run in enumerate(runs):
@@ -93,13 +92,15 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
         profile = run.profile["name"] if run.profile else "none (unprofiled)"
         out.append(
             f"<tr><td>{escape(run.label)}</td><td>{escape(kind)}</td><td>{escape(str(profile))}</td>"
-            + "".join(f'<td class="v-{v if counts[v] else "missing"}">{counts[v]}</td>' for v in VERDICTS)
+            + "".join(
+                f'<td class="v-{v.value if counts[v] else "missing"}">{counts[v]}</td>' for v in Verdict
+            )
             + "</tr>"
         )
     for missing in matrix.absent:
         out.append(
             f'<tr><td class="v-absent">{escape(missing.label)}</td>'
-            f'<td class="v-absent" colspan="{len(VERDICTS) + 2}">no results: {escape(missing.reason)}</td></tr>'
+            f'<td class="v-absent" colspan="{len(Verdict) + 2}">no results: {escape(missing.reason)}</td></tr>'
         )
     out += [
         "</tbody></table></div>",
@@ -154,7 +155,7 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
                     tip = f"expected {record.expected or '(no profile)'}; observed {record.observed or '-'}; {record.source}"
                     if record.detail:
                         tip += f"; {record.detail}"
-                mark = f"{LOOKS[Verdict(record.verdict)].symbol} " if record is not None else ""
+                mark = f"{LOOKS[record.verdict].symbol} " if record is not None else ""
                 out.append(f'<td class="{css}" title="{escape(tip)}">{escape(mark + cell_text(record))}</td>')
             out += ['<td class="v-absent">no results</td>'] * len(matrix.absent)
             out.append("</tr>")

@@ -5,15 +5,13 @@ from __future__ import annotations
 from anonmap.reporting.matrix import Matrix, cell_text
 from anonmap.results.records import Record
 from anonmap.results.verdicts import LOOKS, Verdict
-from anonmap.results.verdicts import WORDS as VERDICTS
 
-_MARK = {verdict.value: look.mark for verdict, look in LOOKS.items()}
 _ABSENT = f"{LOOKS[Verdict.DEVIATION].mark} no results"
 
 
 def cell(record: Record | None) -> str:
     text = cell_text(record)
-    return text if record is None else f"{_MARK[record.verdict]} {text}"
+    return text if record is None else f"{LOOKS[record.verdict].mark} {text}"
 
 
 def _escape(text: str) -> str:
@@ -25,7 +23,7 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
     lines = [f"# {title}", ""]
     if matrix.absent:
         # First, so a CI summary names the platforms that vanished before anything else.
-        lines += [f"## {_MARK['deviation']} No results from {len(matrix.absent)} platform(s)", ""]
+        lines += [f"## {LOOKS[Verdict.DEVIATION].mark} No results from {len(matrix.absent)} platform(s)", ""]
         lines += [
             f"- **{_escape(a.label)}**: {_escape(a.reason)}" + (f" (stage: {a.stage})" if a.stage else "")
             for a in matrix.absent
@@ -36,25 +34,25 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
         lines += ["## Incomplete runs", ""]
         lines += [f"- **{_escape(run.label)}**: {_escape(run.incomplete_reason)}" for run in incomplete]
         lines.append("")
-    lines.append("| platform | kind | profile | " + " | ".join(VERDICTS) + " |")
-    lines.append("|---|---|---|" + "---|" * len(VERDICTS))
+    lines.append("| platform | kind | profile | " + " | ".join(v.value for v in Verdict) + " |")
+    lines.append("|---|---|---|" + "---|" * len(Verdict))
     for column, run in enumerate(runs):
         counts = matrix.counts(column)
         kind = run.kind
         profile = run.profile["name"] if run.profile else "none (unprofiled)"
         lines.append(
-            f"| {run.label} | {kind} | {profile} | " + " | ".join(str(counts[v]) for v in VERDICTS) + " |"
+            f"| {run.label} | {kind} | {profile} | " + " | ".join(str(counts[v]) for v in Verdict) + " |"
         )
     for missing in matrix.absent:
         lines.append(
-            f"| {_escape(missing.label)} | {_ABSENT} | — | " + " | ".join("—" for _ in VERDICTS) + " |"
+            f"| {_escape(missing.label)} | {_ABSENT} | — | " + " | ".join("—" for _ in Verdict) + " |"
         )
     deviations = [
         (group.behaviour.id, row.case, runs[column].label, record)
         for group in matrix.groups
         for row in group.rows
         for column, record in enumerate(row.cells)
-        if record is not None and record.verdict == "deviation"
+        if record is not None and record.verdict is Verdict.DEVIATION
     ]
     if deviations:
         lines += ["", "## Deviations", ""]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from anonmap.expect.catalogue import Behaviour, behaviours
 from anonmap.reporting.runs import Absent, Run
 from anonmap.results.records import Record
-from anonmap.results.verdicts import WORDS as VERDICTS
+from anonmap.results.verdicts import Verdict
 
 
 def cell_text(record: Record | None) -> str:
@@ -16,11 +16,11 @@ def cell_text(record: Record | None) -> str:
     if record is None:
         return "·"
     texts = {
-        "unsupported": "unsupported",
-        "deviation": f"{record.observed} ≠ {record.expected}",
-        "known-deviation": f"{record.observed} (known bug; documented {record.expected})",
-        "fixed": f"{record.observed} (fixed: a known bug no longer shows)",
-        "error": "harness error",
+        Verdict.UNSUPPORTED: "unsupported",
+        Verdict.DEVIATION: f"{record.observed} ≠ {record.expected}",
+        Verdict.KNOWN_DEVIATION: f"{record.observed} (known bug; documented {record.expected})",
+        Verdict.FIXED: f"{record.observed} (fixed: a known bug no longer shows)",
+        Verdict.ERROR: "harness error",
     }
     return texts.get(record.verdict, record.observed)
 
@@ -75,13 +75,13 @@ class Matrix:
     absent: tuple[Absent, ...] = ()
     """Platforms expected (or noted by their jobs) with no results: columns of their own."""
 
-    def counts(self, column: int) -> dict[str, int]:
-        counts = dict.fromkeys(VERDICTS, 0)
+    def counts(self, column: int) -> dict[Verdict, int]:
+        counts = dict.fromkeys(Verdict, 0)
         for group in self.groups:
             for row in group.rows:
                 cell = row.cells[column]
                 if cell is not None:
-                    counts[cell.verdict] = counts.get(cell.verdict, 0) + 1
+                    counts[cell.verdict] += 1
         return counts
 
 

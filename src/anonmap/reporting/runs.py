@@ -249,7 +249,7 @@ def _records(value: object) -> tuple[Record, ...]:
 
 
 def _check_counts(value: object, records: Sequence[Record]) -> None:
-    found = dict(sorted(Counter(record.verdict for record in records).items()))
+    found = dict(sorted(Counter(record.verdict.value for record in records).items()))
     if not isinstance(value, dict) or not all(type(count) is int for count in value.values()):
         raise Malformed(f"key 'counts': expected an object of verdict counts, found {quoted(value)}")
     if value != found:

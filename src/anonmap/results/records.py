@@ -12,7 +12,7 @@ from typing import Any
 
 from anonmap.files.atomic import write_text
 from anonmap.files.checked import Malformed, checked_text, quoted, quoted_names
-from anonmap.results.verdicts import WORDS as VERDICTS
+from anonmap.results.verdicts import Verdict
 
 #: Version 2 names the call interface ``api`` in case parameters (version 1 said ``layer``).
 SCHEMA = "anonmap-results/2"
@@ -30,7 +30,7 @@ class Record:
     params: Mapping[str, str]
     expected: str
     observed: str
-    verdict: str
+    verdict: Verdict
     cite: tuple[str, ...]
     note: str
     detail: str
@@ -40,6 +40,7 @@ class Record:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["params"] = dict(self.params)
+        data["verdict"] = self.verdict.value
         data["cite"] = list(self.cite)
         return data
 
@@ -55,9 +56,7 @@ class Record:
         unknown = sorted(map(str, set(data) - set(names)))
         if unknown:
             raise Malformed(f"unknown key(s) {quoted_names(unknown)}")
-        verdict = checked_text("verdict", data["verdict"])
-        if verdict not in VERDICTS:
-            raise Malformed(f"key 'verdict': {quoted(verdict)} is not one of {', '.join(VERDICTS)}")
+        verdict = _verdict(data["verdict"])
         return cls(
             nodeid=checked_text("nodeid", data["nodeid"], empty=False),
             behaviour=checked_text("behaviour", data["behaviour"], empty=False),
@@ -71,6 +70,15 @@ class Record:
             detail=checked_text("detail", data["detail"], one_line=False),
             source=checked_text("source", data["source"]),
         )
+
+
+def _verdict(value: object) -> Verdict:
+    text = checked_text("verdict", value)
+    try:
+        return Verdict(text)
+    except ValueError:
+        known = ", ".join(verdict.value for verdict in Verdict)
+        raise Malformed(f"key 'verdict': {quoted(text)} is not one of {known}") from None
 
 
 # A parameter name is written as a bare TOML key in a draft profile.
@@ -105,7 +113,7 @@ def document(
     ordered = sorted(records, key=lambda r: r.nodeid)
     counts: dict[str, int] = {}
     for record in ordered:
-        counts[record.verdict] = counts.get(record.verdict, 0) + 1
+        counts[record.verdict.value] = counts.get(record.verdict.value, 0) + 1
     return {
         "schema": SCHEMA,
         "started_at": started_at,

@@ -11,6 +11,9 @@ from anonmap.run.isolate import Isolated
 
 
 class Verdict(str, enum.Enum):
+    """What a case came to; reports list the verdicts in this order, and the results file
+    records each by its value."""
+
     PASS = "pass"
     DEVIATION = "deviation"
     """The platform did not do what its documentation says."""
@@ -52,9 +55,6 @@ LOOKS: dict[Verdict, Look] = {
     Verdict.ERROR: Look("💥", "#e58f8f", True, "‼"),
     Verdict.DOCUMENTED: Look("📄", "#eef2f7", False, "○"),
 }
-
-#: The verdict words, in the order reports list them.
-WORDS = tuple(verdict.value for verdict in Verdict)
 
 
 def decide(expectation: Expectation | None, isolated: Isolated) -> Verdict:
