@@ -89,7 +89,7 @@ def time_observer(runs: int) -> tuple[float, int]:
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
-        built, ran = observer.observe("cc", constants, isolate.DEFAULT_TIME_LIMIT)
+        built, ran = observer.build_and_run("cc", constants, isolate.DEFAULT_TIME_LIMIT)
         samples.append(time.perf_counter() - started)
         if ran is None or not ran.ok:
             raise SystemExit(f"the observer did not build or run; fix it before timing it: {built.problem}")

@@ -10,7 +10,7 @@ import time
 from anonmap.apis.libc import munmap
 from anonmap.apis.region import PAGE
 from anonmap.run import isolate
-from anonmap.run.ending import CallRefused, Observed, Unsupported
+from anonmap.run.ending import CallRefused, EndsWith, Unsupported
 
 
 def _segfault() -> str:
@@ -76,11 +76,11 @@ def test_a_refused_call_comes_back_as_its_errno_name() -> None:
 
 def test_observed_carries_its_outcome_and_detail() -> None:
     def absent() -> str:
-        raise Observed("absent", "MAP_NOTHING is not defined")
+        raise EndsWith("absent", "MAP_NOTHING is not defined")
 
     result = isolate.run(absent)
     assert (result.outcome, result.detail) == ("absent", "MAP_NOTHING is not defined")
-    assert issubclass(CallRefused, Observed)
+    assert issubclass(CallRefused, EndsWith)
 
 
 def test_a_child_that_exits_without_a_result_is_a_harness_error() -> None:

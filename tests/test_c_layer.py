@@ -79,19 +79,19 @@ def test_c_seed_demo(case: Case, judge: Judge) -> None:
     if ran.failure:
         judge.unsupported(f"{case['compiler']}: {ran.failure}")
     elif not ran.compiled:
-        judge.observe("compile-error", ran.stderr.strip())
+        judge.program_outcome("compile-error", ran.stderr.strip())
     elif ran.returncode < 0:
-        judge.observe(processes.signal_name(-ran.returncode), ran.stderr.strip())
+        judge.program_outcome(processes.signal_name(-ran.returncode), ran.stderr.strip())
     elif (failed := re.search(r"failed: errno (\d+)", ran.stderr)) is not None:
         number = int(failed.group(1))
         # musl's mmap() reports the kernel's EPERM for an anonymous mapping as ENOMEM
         # (src/mman/mmap.c, "Fixup incorrect EPERM from kernel"), so a sandbox's EPERM reaches
         # a musl program as ENOMEM.
         musl = ("ENOMEM",) if case["compiler"] == "musl-gcc" else ()
-        judge.observe(errnos.name(number), ran.stderr.strip(), (*SANDBOX_ERRNOS, *musl))
+        judge.program_outcome(errnos.name(number), ran.stderr.strip(), (*SANDBOX_ERRNOS, *musl))
     else:
         outcome = {_SHARED: "shared", _PRIVATE: "private"}.get(ran.stdout, "unexpected-output")
-        judge.observe(outcome, ran.stdout.strip())
+        judge.program_outcome(outcome, ran.stdout.strip())
 
 
 @pytest.mark.behaviour("c-header-visibility")
@@ -99,10 +99,10 @@ def test_c_header_visibility(case: Case, judge: Judge) -> None:
     usable = _usable(judge, case["compiler"])
     preprocessed = _preprocessed(judge, usable, case["compiler"], case["config"])
     if preprocessed.error:
-        judge.observe("compile-error", preprocessed.error)
+        judge.program_outcome("compile-error", preprocessed.error)
         return
     value = preprocessed.values.get(case["name"])
-    judge.observe(
+    judge.program_outcome(
         "absent" if value is None else hex_value(value), " ".join(ctoolchain.CONFIGS[case["config"]])
     )
 
@@ -111,7 +111,7 @@ def test_c_header_visibility(case: Case, judge: Judge) -> None:
 def test_c_feature_warnings(case: Case, judge: Judge) -> None:
     usable = _usable(judge, case["compiler"])
     preprocessed = _preprocessed(judge, usable, case["compiler"], case["config"])
-    judge.observe("warns" if preprocessed.warnings else "quiet", "\n".join(preprocessed.warnings))
+    judge.program_outcome("warns" if preprocessed.warnings else "quiet", "\n".join(preprocessed.warnings))
 
 
 @pytest.mark.behaviour("c-python-agree")
@@ -121,7 +121,7 @@ def test_c_python_agree(case: Case, judge: Judge) -> None:
     header = next((v for n in ANONYMOUS_NAMES if (v := preprocessed.values.get(n)) is not None), None)
     module = next((v for n in ANONYMOUS_NAMES if (v := judge.flags.module_value(n)) is not None), None)
     if header is None or module is None:
-        judge.observe("absent", f"header {header}, mmap module {module}")
+        judge.program_outcome("absent", f"header {header}, mmap module {module}")
     else:
         detail = f"header {hex_value(header)}, mmap module {hex_value(module)}"
-        judge.observe("equal" if header == module else "different", detail)
+        judge.program_outcome("equal" if header == module else "different", detail)

@@ -25,7 +25,7 @@ from anonmap.host.probe import describe, probe
 from anonmap.reporting import atlas, diff, documented, draft, html, markdown
 from anonmap.reporting.expected import WorkflowError, from_workflow
 from anonmap.reporting.matrix import build
-from anonmap.reporting.runs import Absent, InputError, Run, absent, merged, read, read_inputs
+from anonmap.reporting.runs import InputError, NoResults, Run, absent, merged, read, read_inputs
 from anonmap.scan import findings as findings_report
 from anonmap.scan import hazards as scan
 
@@ -70,7 +70,7 @@ def _append(path: str, text: str) -> None:
 
 
 def _outputs(
-    args: argparse.Namespace, runs: Sequence[Run], title: str, missing: Sequence[Absent] = ()
+    args: argparse.Namespace, runs: Sequence[Run], title: str, missing: Sequence[NoResults] = ()
 ) -> str:
     matrix = build(runs, missing)
     text = markdown.render(matrix, title)

@@ -7,7 +7,7 @@ import mmap
 from collections.abc import Iterator
 
 from anonmap.apis.region import PROT_RW
-from anonmap.run.ending import CallRefused, Observed
+from anonmap.run.ending import CallRefused, EndsWith
 
 
 class PythonRegion:
@@ -24,7 +24,7 @@ class PythonRegion:
         try:
             self.mapped[offset : offset + len(data)] = data
         except TypeError as error:  # a read-only mmap object refuses before any store
-            raise Observed("TypeError", f"mmap write: {error}") from error
+            raise EndsWith("TypeError", f"mmap write: {error}") from error
 
     def unmap(self) -> None:
         self.mapped.close()
@@ -58,4 +58,4 @@ def python_errors(call: str) -> Iterator[None]:
             raise
         raise CallRefused(call, error.errno) from error
     except (ValueError, TypeError, OverflowError, SystemError, AttributeError) as error:
-        raise Observed(type(error).__name__, f"{call}: {error}") from error
+        raise EndsWith(type(error).__name__, f"{call}: {error}") from error

@@ -9,13 +9,13 @@ from __future__ import annotations
 import mmap
 from collections.abc import Mapping
 
-from anonmap.run.ending import Observed
+from anonmap.run.ending import EndsWith
 
 #: The names under which the anonymous flag may appear, preferred first.
 ANONYMOUS_NAMES = ("MAP_ANONYMOUS", "MAP_ANON")
 
 
-class UndefinedName(Observed):
+class UndefinedName(EndsWith):
     """The name is defined neither by the mmap module nor by the profile."""
 
     def __init__(self, name: str) -> None:

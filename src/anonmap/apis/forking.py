@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from anonmap.apis.region import Region
 from anonmap.run import reaping
-from anonmap.run.ending import Observed, Unsupported
+from anonmap.run.ending import EndsWith, Unsupported
 
 _BEFORE = b"before-fork"
 _AFTER = b"after-fork!"
@@ -47,7 +47,7 @@ def wait_child(pid: int) -> int:
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
-        raise Observed(name, "the forked child was killed by a signal")
+        raise EndsWith(name, "the forked child was killed by a signal")
     return os.waitstatus_to_exitcode(status)
 
 

@@ -6,7 +6,7 @@ import ctypes
 import sys
 
 from anonmap.apis.region import PROT_RW
-from anonmap.run.ending import CallRefused, Observed
+from anonmap.run.ending import CallRefused, EndsWith
 
 # Resolved from the global symbol scope, not a libc handle, so that a preloaded library
 # that interposes mmap (the project's emulation shims) is the one called.
@@ -109,7 +109,7 @@ def run_code(address: int) -> int:
 
 def minherit(address: int, length: int, inherit: int) -> None:
     if _minherit is None:
-        raise Observed("absent", "libc has no minherit()")
+        raise EndsWith("absent", "libc has no minherit()")
     _check("minherit", _minherit(address, length, inherit))
 
 

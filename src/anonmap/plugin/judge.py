@@ -125,13 +125,13 @@ class Judge:
         entry = registry.of(self.case)
         if entry is None:
             self.harness_error(
-                f"{self.case.behaviour}[{self.case.id}] names no api: judge.observe() its outcome"
+                f"{self.case.behaviour}[{self.case.id}] names no api: give its outcome to judge.program_outcome()"
             )
         state = self._state
         context = Context(state.run_info, state.flags, state.time_limit, state.observations)
         self._judge(entry.observe(self.case, check, context))
 
-    def observe(
+    def program_outcome(
         self, outcome: str, detail: str = "", sandbox_errnos: tuple[str, ...] = SANDBOX_ERRNOS
     ) -> None:
         """Judge an outcome observed without a forked check: one that a separate process

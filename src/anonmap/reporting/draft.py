@@ -42,7 +42,7 @@ class Rule:
 
 
 @dataclasses.dataclass(frozen=True)
-class Observations:
+class BehaviourResults:
     """One behaviour's results, by the index of the case in the catalogue."""
 
     behaviour: Behaviour
@@ -224,8 +224,8 @@ def minimal(behaviour: Behaviour, observed: Mapping[int, str]) -> list[Rule]:
     return min(right, key=len) if right else candidates[-1]
 
 
-def observations(run: Run) -> tuple[list[Observations], list[str]]:
-    """Each catalogue behaviour's observations in ``run``, and the records that are no case of
+def by_behaviour(run: Run) -> tuple[list[BehaviourResults], list[str]]:
+    """Each catalogue behaviour's results in ``run``, and the records that are no case of
     this catalogue (``behaviour[case]``). A record is matched to its case by its parameters,
     or else by its case id."""
     found = {
@@ -247,7 +247,7 @@ def observations(run: Run) -> tuple[list[Observations], list[str]]:
             observed[index] = record.observed
         else:
             details[index] = record.detail
-    return [Observations(b, observed, details) for b, observed, details in found.values()], strays
+    return [BehaviourResults(b, observed, details) for b, observed, details in found.values()], strays
 
 
 def _one_line(text: str) -> str:
@@ -258,7 +258,7 @@ def _comment(text: str) -> list[str]:
     return [f"# {line}" for line in textwrap.wrap(_one_line(text), _WIDTH - 2, break_on_hyphens=False)]
 
 
-def _why(found: Observations, indices: Iterable[int]) -> str:
+def _why(found: BehaviourResults, indices: Iterable[int]) -> str:
     reasons = dict.fromkeys(_one_line(found.details.get(i, "")) or "no result" for i in indices)
     return "; ".join(reasons)
 
@@ -275,7 +275,7 @@ def _named(cases: Sequence[Case], unobserved: Sequence[int], decided: Sequence[i
     return ", ".join(cases[i].id for i in unobserved)
 
 
-def _entry(found: Observations, rule: Rule, decided: Sequence[int]) -> list[str]:
+def _entry(found: BehaviourResults, rule: Rule, decided: Sequence[int]) -> list[str]:
     cases = found.behaviour.cases
     unobserved = [i for i in decided if i not in found.observed]
     lines = [""]
@@ -309,7 +309,7 @@ def render(run: Run) -> str:
         "# apply, the one naming the most parameters wins, and among equals the last.",
         "# Validation refuses this file until every cite is filled.",
     ]
-    found, strays = observations(run)
+    found, strays = by_behaviour(run)
     if strays:
         lines += _comment(f"Left out, no case of this anonmap's catalogue: {', '.join(strays)}")
     lines += [

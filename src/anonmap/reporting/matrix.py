@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from anonmap.expect.catalogue import Behaviour, behaviours
-from anonmap.reporting.runs import Absent, Run
+from anonmap.reporting.runs import NoResults, Run
 from anonmap.results.records import Record
 from anonmap.results.verdicts import Verdict
 
@@ -72,7 +72,7 @@ class Group:
 class Matrix:
     runs: tuple[Run, ...]
     groups: tuple[Group, ...]
-    absent: tuple[Absent, ...] = ()
+    absent: tuple[NoResults, ...] = ()
     """Platforms expected (or noted by their jobs) with no results: columns of their own."""
 
     def counts(self, column: int) -> dict[Verdict, int]:
@@ -85,7 +85,7 @@ class Matrix:
         return counts
 
 
-def build(runs: Sequence[Run], absent: Sequence[Absent] = ()) -> Matrix:
+def build(runs: Sequence[Run], absent: Sequence[NoResults] = ()) -> Matrix:
     """Rows in catalogue order; a case only some runs have still gets its row."""
     indexed = [{(r.behaviour, r.case): r for r in run.records} for run in runs]
     groups = []

@@ -401,7 +401,7 @@ def _load(path: Path) -> object:
         raise InputError(f"{path}: not valid JSON for anonmap: {error}") from error
 
 
-def _merged_absent(value: object) -> list[Absent]:
+def _merged_absent(value: object) -> list[NoResults]:
     if not isinstance(value, list):
         raise Malformed(f"key 'absent': expected a list, found {quoted(value)}")
     found = []
@@ -410,7 +410,7 @@ def _merged_absent(value: object) -> list[Absent]:
             raise Malformed(f"absent {index + 1}: expected an object, found {quoted(entry)}")
         _check_keys(f"absent {index + 1}: ", entry, ("label", "reason", "stage"), ())
         found.append(
-            Absent(
+            NoResults(
                 checked_text("label", entry["label"], empty=False),
                 checked_text("reason", entry["reason"], empty=False),
                 checked_text("stage", entry["stage"]),
@@ -419,7 +419,7 @@ def _merged_absent(value: object) -> list[Absent]:
     return found
 
 
-def _merged_runs(path: Path, data: dict[str, Any]) -> tuple[list[Run], list[Absent]]:
+def _merged_runs(path: Path, data: dict[str, Any]) -> tuple[list[Run], list[NoResults]]:
     try:
         _check_keys("", data, ("schema", "runs"), ("absent",))
         missing = _merged_absent(data.get("absent", []))
@@ -432,7 +432,7 @@ def _merged_runs(path: Path, data: dict[str, Any]) -> tuple[list[Run], list[Abse
 
 
 @dataclasses.dataclass(frozen=True)
-class Absent:
+class NoResults:
     """A platform that should have results and has none, and why."""
 
     label: str
@@ -441,7 +441,7 @@ class Absent:
     """Where it was lost (setup, install, vm), as its job's note says; '' without a note."""
 
 
-def _absent(path: Path, data: dict[str, Any]) -> Absent:
+def _absent(path: Path, data: dict[str, Any]) -> NoResults:
     try:
         _check_keys("", data, _MISSING, ())
         label = checked_text("label", data["label"], empty=False)
@@ -450,10 +450,10 @@ def _absent(path: Path, data: dict[str, Any]) -> Absent:
         checked_text("log", data["log"])
     except Malformed as error:
         raise InputError(f"{path}: a missing-results note, but malformed: {error}") from error
-    return Absent(label, reason, stage)
+    return NoResults(label, reason, stage)
 
 
-def _runs_and_notes(path: Path) -> tuple[list[Run], list[Absent]]:
+def _runs_and_notes(path: Path) -> tuple[list[Run], list[NoResults]]:
     data = _load(path)
     if isinstance(data, dict) and data.get("schema") == MERGED_SCHEMA:
         return _merged_runs(path, data)
@@ -470,13 +470,13 @@ def read(path: Path) -> list[Run]:
     return runs
 
 
-def read_inputs(paths: Sequence[Path]) -> tuple[list[Run], list[Absent]]:
+def read_inputs(paths: Sequence[Path]) -> tuple[list[Run], list[NoResults]]:
     """Every run in ``paths``, and every platform a note says has none; two runs of the same
     platform are an error naming both files."""
     if not paths:
         raise InputError("no results files given")
     runs: list[Run] = []
-    notes: list[Absent] = []
+    notes: list[NoResults] = []
     seen: dict[str, str] = {}
     for path in paths:
         found, noted = _runs_and_notes(path)
@@ -491,15 +491,15 @@ def read_inputs(paths: Sequence[Path]) -> tuple[list[Run], list[Absent]]:
     return runs, notes
 
 
-def absent(runs: Sequence[Run], notes: Sequence[Absent], expected: Sequence[str]) -> list[Absent]:
+def absent(runs: Sequence[Run], notes: Sequence[NoResults], expected: Sequence[str]) -> list[NoResults]:
     """The platforms with no results: each expected one no run is labelled with, and each one
     a note names (its reason from the note), in the order expected, then noted."""
     present = {run.ci_label for run in runs if run.ci_label}
     noted = {note.label: note for note in notes}
-    found: dict[str, Absent] = {}
+    found: dict[str, NoResults] = {}
     for label in expected:
         if label not in present:
-            found[label] = noted.get(label) or Absent(
+            found[label] = noted.get(label) or NoResults(
                 label, "no results and no note: its job did not run, or did not upload"
             )
     for note in notes:
@@ -508,7 +508,7 @@ def absent(runs: Sequence[Run], notes: Sequence[Absent], expected: Sequence[str]
     return list(found.values())
 
 
-def merged(runs: Iterable[Run], missing: Iterable[Absent] = ()) -> dict[str, Any]:
+def merged(runs: Iterable[Run], missing: Iterable[NoResults] = ()) -> dict[str, Any]:
     content: dict[str, Any] = {"schema": MERGED_SCHEMA, "runs": [run.to_json() for run in runs]}
     if absent_list := [dataclasses.asdict(a) for a in missing]:
         content["absent"] = absent_list

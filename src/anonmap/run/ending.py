@@ -8,7 +8,7 @@ import os
 from anonmap.expect import errnos
 
 
-class Observed(Exception):
+class EndsWith(Exception):
     """Raised inside a check to end it with an outcome word other than its return value."""
 
     def __init__(self, outcome: str, detail: str) -> None:
@@ -21,7 +21,7 @@ class Unsupported(Exception):
     a temporary file, a nested fork): the case is unsupported here, with this reason."""
 
 
-class CallRefused(Observed):
+class CallRefused(EndsWith):
     """A call failed; its outcome is the errno's canonical name (``errnos.name``)."""
 
     def __init__(self, call: str, number: int) -> None:

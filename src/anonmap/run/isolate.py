@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from anonmap.host import processes
 from anonmap.run import reaping
-from anonmap.run.ending import Observed, Unsupported
+from anonmap.run.ending import EndsWith, Unsupported
 
 DEFAULT_TIME_LIMIT = 10.0
 
@@ -61,8 +61,8 @@ def _child(check: Callable[[], str], write_end: int) -> None:
             message = "outcome\n" + check()
         except Unsupported as unsupported:
             message = f"unsupported\n{unsupported}"
-        except Observed as observed:
-            message = f"outcome\n{observed.outcome}\n{observed}"
+        except EndsWith as ended:
+            message = f"outcome\n{ended.outcome}\n{ended}"
         except BaseException:  # noqa: BLE001 - report any breakage of the check itself
             message = "harness\n" + traceback.format_exc()
         body = message.encode()
@@ -95,7 +95,7 @@ def _detach_from_output() -> None:
 
 
 def run(check: Callable[[], str], time_limit: float = DEFAULT_TIME_LIMIT) -> Isolated:
-    """Run ``check`` in a child; it returns an outcome word or raises ``Observed``."""
+    """Run ``check`` in a child; it returns an outcome word or raises ``EndsWith``."""
     reaping.become_subreaper()
     before = reaping.children()
     read_end, write_end = os.pipe()

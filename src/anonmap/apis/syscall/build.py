@@ -203,7 +203,7 @@ def run(binary: Path, time_limit: float, on: str = "real") -> processes.Finished
     )
 
 
-def observe(
+def build_and_run(
     compiler: str, constants: Mapping[str, int], time_limit: float
 ) -> tuple[Built, processes.Finished | None]:
     """Build the observer with the host compiler and run it here, in a directory that goes."""

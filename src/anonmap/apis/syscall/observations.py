@@ -52,7 +52,7 @@ class ObservationsError(Exception):
 
 
 @dataclasses.dataclass(frozen=True)
-class Finding:
+class CaseResult:
     """What the observer found for one case: an outcome, or why it could not run it."""
 
     outcome: str = ""
@@ -72,7 +72,7 @@ class Observations:
     capabilities: Mapping[str, tuple[bool, str]]
     compat: tuple[str, ...]
     settings: Mapping[str, str]
-    findings: Mapping[str, Finding]
+    findings: Mapping[str, CaseResult]
     """By ``observer.label`` (behaviour[case id])."""
 
     def run_info(self) -> RunInfo:
@@ -151,7 +151,7 @@ def _header(data: dict[str, Any], where: str) -> dict[str, Any]:
     return data
 
 
-def _finding(data: dict[str, Any], where: str) -> tuple[str, Finding]:
+def _finding(data: dict[str, Any], where: str) -> tuple[str, CaseResult]:
     kinds = [key for key in ("outcome", "unsupported", "harness") if key in data]
     expected = {"behaviour", "case", *kinds, *(["detail"] if kinds == ["outcome"] else [])}
     if len(kinds) != 1 or set(data) != expected:
@@ -162,14 +162,14 @@ def _finding(data: dict[str, Any], where: str) -> tuple[str, Finding]:
         behaviour = checked_text("behaviour", data["behaviour"], empty=False)
         case = checked_text("case", data["case"], empty=False)
         if kinds == ["outcome"]:
-            finding = Finding(
+            finding = CaseResult(
                 outcome=checked_text("outcome", data["outcome"], empty=False),
                 detail=checked_text("detail", data["detail"], one_line=False),
             )
         elif kinds == ["unsupported"]:
-            finding = Finding(unsupported=checked_text("unsupported", data["unsupported"], empty=False))
+            finding = CaseResult(unsupported=checked_text("unsupported", data["unsupported"], empty=False))
         else:
-            finding = Finding(harness=checked_text("harness", data["harness"], one_line=False, empty=False))
+            finding = CaseResult(harness=checked_text("harness", data["harness"], one_line=False, empty=False))
     except Malformed as error:
         raise ObservationsError(f"{where}: {error}") from None
     return f"{behaviour}[{case}]", finding
@@ -181,7 +181,7 @@ def parse(text: str, source: str) -> Observations:
     if not lines:
         raise ObservationsError(f"{source}: is empty: the observer printed nothing")
     header = _header(_object(lines[0], f"{source}:1"), f"{source}:1")
-    findings: dict[str, Finding] = {}
+    findings: dict[str, CaseResult] = {}
     ended = False
     for number, line in enumerate(lines[1:], start=2):
         where = f"{source}:{number}"
@@ -284,7 +284,7 @@ def here(
         if toolchain.problem:
             problems.append(f"{name} ({path}) {toolchain.problem}")
             continue
-        built, ran = observer.observe(path, dict(constants), time_limit)
+        built, ran = observer.build_and_run(path, dict(constants), time_limit)
         if built.path is None or ran is None:
             return (
                 Here(None, unsupported=built.problem)
