@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from anonmap.apis.region import PAGE
+from anonmap.expect import shared_values
 
-LENGTHS = {"1": 1, "page": PAGE, "page+1": PAGE + 1, "16-pages": 16 * PAGE}
-OFFSETS = {"page": PAGE, "unaligned": 1}
+LENGTHS = {value: span.at(PAGE) for value, span in shared_values.LENGTHS.items()}
+OFFSETS = {value: span.at(PAGE) for value, span in shared_values.OFFSETS.items()}
 
 
 def whole_pages(length: int) -> int:

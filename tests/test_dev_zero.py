@@ -9,6 +9,7 @@ import pytest
 from anonmap.apis import fdkinds, forking
 from anonmap.apis.region import PAGE, SHARING_FLAGS
 from anonmap.apis.registry import map_region
+from anonmap.expect import shared_values
 from anonmap.expect.catalogue import Case
 from anonmap.plugin.judge import Judge
 
@@ -26,8 +27,12 @@ def test_dev_zero(case: Case, judge: Judge) -> None:
     def independence() -> str:
         fd = fdkinds.dev_zero()
         first, second = map_region(api, PAGE, flags, fd=fd), map_region(api, PAGE, flags, fd=fd)
-        first.write(0, b"first")
-        return "independent" if second.read(0, 5) == b"\0" * 5 else "aliased"
+        first.write(0, shared_values.FIRST)
+        return (
+            "independent"
+            if second.read(0, len(shared_values.FIRST)) == bytes(len(shared_values.FIRST))
+            else "aliased"
+        )
 
     def read_only_fd() -> str:
         # PROT_READ|PROT_WRITE (the default) through a descriptor opened read-only.

@@ -8,10 +8,12 @@ from anonmap.apis import fdkinds
 from anonmap.apis.libc import LibcRegion, map_libc, mmap_raw, munmap
 from anonmap.apis.region import PAGE, PROT_READ, PROT_RW, SHARING_FLAGS
 from anonmap.apis.registry import map_region
+from anonmap.expect import shared_values
 from anonmap.expect.catalogue import Case
 from anonmap.plugin.judge import Judge
 
-_PATTERN = b"\x5a" * PAGE
+_PATTERN = bytes([shared_values.MADVISE_BYTE]) * PAGE
+_TOUCH = bytes([shared_values.TOUCH_BYTE])
 
 
 @pytest.mark.behaviour("page-rounding")
@@ -25,8 +27,8 @@ def test_page_rounding(case: Case, judge: Judge) -> None:
         munmap(base, 2 * PAGE)
         region = LibcRegion(mmap_raw(base, 1, PROT_RW, flags | fixed, -1, 0), 1)
         where = PAGE - 1 if case["touch"] == "last-byte-of-page" else PAGE
-        region.write(where, b"\x01")
-        return "ok" if region.read(where, 1) == b"\x01" else "nonzero"
+        region.write(where, _TOUCH)
+        return "ok" if region.read(where, 1) == _TOUCH else "nonzero"
 
     judge.run(check)
 
@@ -36,7 +38,7 @@ def test_after_munmap(case: Case, judge: Judge) -> None:
     def check() -> str:
         flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
         region = map_libc(PAGE, flags)
-        region.write(0, b"\x01")
+        region.write(0, _TOUCH)
         region.unmap()
         region.read(0, 1)
         return "ok"
@@ -51,11 +53,11 @@ def test_mprotect(case: Case, judge: Judge) -> None:
         region = map_libc(PAGE, flags)
         region.protect(PROT_READ)
         if case["step"] == "write-read-only":
-            region.write(0, b"\x01")
+            region.write(0, _TOUCH)
         elif case["step"] == "restore":
             region.protect(PROT_RW)
-            region.write(0, b"\x01")
-            if region.read(0, 1) != b"\x01":
+            region.write(0, _TOUCH)
+            if region.read(0, 1) != _TOUCH:
                 return "nonzero"
         return "ok"
 

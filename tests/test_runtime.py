@@ -9,6 +9,7 @@ from anonmap.apis import forking
 from anonmap.apis.libc import LibcRegion, jit_write_protect, map_libc, mmap_raw, mprotect, run_code
 from anonmap.apis.limits import limit_data, room_for
 from anonmap.apis.region import MAP_PRIVATE, PAGE, PROT_EXEC, PROT_NONE, PROT_READ, PROT_RW, SHARING_FLAGS
+from anonmap.expect import shared_values as shared
 from anonmap.expect.catalogue import Case
 from anonmap.plugin.judge import Judge
 
@@ -16,7 +17,7 @@ from anonmap.plugin.judge import Judge
 @pytest.mark.behaviour("fork-controls")
 def test_fork_controls(case: Case, judge: Judge) -> None:
     control = case["control"]
-    if control.startswith("MADV_"):
+    if control.startswith(shared.ADVICE_PREFIX):
         judge.require_kernel_advice(control)
 
     def check() -> str:
@@ -24,7 +25,7 @@ def test_fork_controls(case: Case, judge: Judge) -> None:
         if control == "MADV_KEEPONFORK":
             # Undoes a wipe: there is nothing to keep until MADV_WIPEONFORK asked for one.
             region.advise(judge.flags.value("MADV_WIPEONFORK"))
-        if control.startswith("MADV_"):
+        if control.startswith(shared.ADVICE_PREFIX):
             region.advise(judge.flags.value(control))
         else:
             region.inherit(judge.flags.value(control))
@@ -44,8 +45,7 @@ _PLACEMENT_FLAGS = {
     "hint-over-mapping": (),
     "aligned-2mib": ("MAP_ALIGNED_21",),
 }
-_TWO_MIB = 2 << 20
-_EXISTING = b"existing"
+_TOUCH = bytes([shared.TOUCH_BYTE])
 
 
 @pytest.mark.behaviour("fixed-mappings")
@@ -54,7 +54,7 @@ def test_fixed_mappings(case: Case, judge: Judge) -> None:
     if placement.startswith("fixed-noreplace"):
         # linux-user/mmap.c target_mmap(): mmap_find_vma(), then the host mmap with MAP_FIXED,
         # so the kernel never sees MAP_FIXED_NOREPLACE.
-        judge.emulator_answers("chooses the address of a mapping without MAP_FIXED itself")
+        judge.emulator_answers(shared.PLACEMENT_EMULATED)
 
     def check() -> str:
         flags = MAP_PRIVATE | judge.flags.anonymous()
@@ -62,10 +62,10 @@ def test_fixed_mappings(case: Case, judge: Judge) -> None:
             flags |= judge.flags.value(name)
         if placement == "aligned-2mib":
             address = mmap_raw(None, PAGE, PROT_RW, flags, -1, 0)
-            return "aligned" if address % _TWO_MIB == 0 else "not-aligned"
+            return "aligned" if address % shared.ALIGNMENT == 0 else "not-aligned"
         # The target is the first of two pages: still mapped, holding data, or given back.
         existing = map_libc(2 * PAGE, MAP_PRIVATE | judge.flags.anonymous())
-        existing.write(0, _EXISTING)
+        existing.write(0, shared.EXISTING)
         hole = placement.endswith("at-hole")
         if hole:
             existing.unmap()
@@ -74,7 +74,7 @@ def test_fixed_mappings(case: Case, judge: Judge) -> None:
             return "elsewhere"
         if hole:
             return "at-address"
-        return "preserved" if existing.read(0, len(_EXISTING)) == _EXISTING else "replaced"
+        return "preserved" if existing.read(0, len(shared.EXISTING)) == shared.EXISTING else "replaced"
 
     judge.run(check)
 
@@ -88,47 +88,30 @@ def test_stack_guards(case: Case, judge: Judge) -> None:
         if stack == "guard-below":
             region = map_libc(2 * PAGE, anonymous)
             mprotect(region.address, PAGE, PROT_NONE)
-            region.write(PAGE, b"\x01")
+            region.write(PAGE, _TOUCH)
             region.read(0, 1)
             return "ok"
         flag = judge.flags.value("MAP_STACK" if stack == "map-stack" else "MAP_GROWSDOWN")
-        region = map_libc(16 * PAGE, anonymous | flag)
-        region.write(0, b"\x01")
-        region.write(16 * PAGE - 1, b"\x01")
+        region = map_libc(shared.STACK_PAGES * PAGE, anonymous | flag)
+        region.write(0, _TOUCH)
+        region.write(shared.STACK_PAGES * PAGE - 1, _TOUCH)
         return "ok"
 
     judge.run(check)
 
 
-_GIB = 1 << 30
-#: qemu-user keeps flags for every guest page of a mapping: terabytes take it minutes and more
-#: memory than a machine has, so it is not asked for (the observer does the same under --on
-#: emulator).
-_EMULATED_MOST = 64 * _GIB
-_RESERVATION_SIZES = {
-    "reserve-1g": _GIB,
-    "reserve-4t": 4096 * _GIB,
-    "touch-reserved": _GIB,
-    "commit-slice": _GIB,
-    "noreserve-4t": 4096 * _GIB,
-    "writable-4t": 4096 * _GIB,
-    "data-limit-writable": 2 * _GIB,
-    "data-limit-reserved": 2 * _GIB,
-}
-
-
 @pytest.mark.behaviour("reservations")
 def test_reservations(case: Case, judge: Judge) -> None:
     reservation = case["reservation"]
-    size = _RESERVATION_SIZES[reservation]
-    if size > _EMULATED_MOST:
-        judge.emulator_answers("tracks every page of a mapping, and terabytes are beyond it")
+    size = shared.RESERVATION_SIZES[reservation]
+    if size > shared.EMULATED_MOST:
+        judge.emulator_answers(shared.TERABYTES_EMULATED)
 
     def check() -> str:
         if reservation.startswith("data-limit"):
             # The case is what an RLIMIT_DATA below the size does: it sets one, and only the
             # environment's RLIMIT_AS can make it unsupported.
-            limit_data(_GIB)
+            limit_data(shared.DATA_LIMIT)
             room_for(size, ("RLIMIT_AS",))
         else:
             room_for(size)
@@ -143,26 +126,21 @@ def test_reservations(case: Case, judge: Judge) -> None:
         if reservation == "touch-reserved":
             LibcRegion(middle, PAGE).read(0, 1)
         elif reservation == "commit-slice":
-            mprotect(middle, 16 * PAGE, PROT_RW)
-            committed = LibcRegion(middle, 16 * PAGE)
-            committed.write(16 * PAGE - 1, b"\x01")
-            if committed.read(16 * PAGE - 1, 1) != b"\x01":
+            slice_end = shared.COMMIT_PAGES * PAGE
+            mprotect(middle, slice_end, PROT_RW)
+            committed = LibcRegion(middle, slice_end)
+            committed.write(slice_end - 1, _TOUCH)
+            if committed.read(slice_end - 1, 1) != _TOUCH:
                 return "nonzero"
         return "ok"
 
     judge.run(check)
 
 
-#: int f(void) { return 42; } where the architecture's caches need no maintenance between
-#: writing code and running it: x86-64 keeps instruction fetch coherent with stores (Intel SDM
-#: vol. 3, 11.6 "Self-modifying code"). Elsewhere the calls are made and the code is not run.
-_RETURN_42 = {"x86_64": b"\xb8\x2a\x00\x00\x00\xc3"}
-
-
 @pytest.mark.behaviour("exec-memory")
 def test_exec_memory(case: Case, judge: Judge) -> None:
     code = case["code"]
-    machine_code = _RETURN_42.get(judge.arch)
+    machine_code = shared.RETURN_42.get(judge.arch)
 
     def check() -> str:
         flags = MAP_PRIVATE | judge.flags.anonymous()
@@ -181,6 +159,6 @@ def test_exec_memory(case: Case, judge: Judge) -> None:
             mprotect(region.address, PAGE, PROT_RW | PROT_EXEC)
         if machine_code is None:
             return "ok"
-        return "ok" if run_code(region.address) == 42 else "nonzero"
+        return "ok" if run_code(region.address) == shared.RETURNED else "nonzero"
 
     judge.run(check)

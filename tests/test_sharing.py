@@ -7,6 +7,7 @@ import pytest
 from anonmap.apis import forking
 from anonmap.apis.region import PAGE, SHARING_FLAGS
 from anonmap.apis.registry import map_region
+from anonmap.expect import shared_values
 from anonmap.expect.catalogue import Case
 from anonmap.plugin.judge import Judge
 
@@ -35,7 +36,11 @@ def test_distinct_mappings(case: Case, judge: Judge) -> None:
         flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
         first = map_region(case["api"], PAGE, flags)
         second = map_region(case["api"], PAGE, flags)
-        first.write(0, b"first")
-        return "independent" if second.read(0, 5) == b"\0" * 5 else "aliased"
+        first.write(0, shared_values.FIRST)
+        return (
+            "independent"
+            if second.read(0, len(shared_values.FIRST)) == bytes(len(shared_values.FIRST))
+            else "aliased"
+        )
 
     judge.run(check)

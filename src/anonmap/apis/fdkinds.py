@@ -8,16 +8,11 @@ import tempfile
 from collections.abc import Callable
 
 from anonmap.apis.region import PAGE
+from anonmap.expect import shared_values
+from anonmap.expect.shared_values import HUGE_FD, PLACED_FD
 from anonmap.run.ending import Unsupported
 
-#: What the regular file holds, so its bytes are told apart from zero fill.
-FILE_BYTE = b"\xa5"
-#: A descriptor number no process here has open (RLIMIT_NOFILE is far below it).
-HUGE_FD = 1 << 20
-#: Where the fd-argument cases place the descriptor they pass. macOS reads the fd of a MAP_ANON
-#: call as Mach VM flags, so the outcome hangs on the number, not on what it refers to: a fixed
-#: number makes the case the same on every run.
-PLACED_FD = 100
+FILE_BYTE = bytes([shared_values.FILE_BYTE])
 
 
 def _placed(handle: int) -> int:
@@ -28,22 +23,22 @@ def _placed(handle: int) -> int:
     except OSError as error:
         limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         raise Unsupported(
-            f"descriptor {PLACED_FD} cannot be used: {error.strerror} (RLIMIT_NOFILE is {limit})"
+            f"{shared_values.PLACED_FD_REFUSED}: {error.strerror} (RLIMIT_NOFILE is {limit})"
         ) from error
     os.close(handle)
     return PLACED_FD
 
 
-def regular_file(pages: int = 2) -> int:
-    """An fd on an unlinked temporary file of ``pages`` pages of FILE_BYTE, read-write."""
+def regular_file() -> int:
+    """An fd on an unlinked temporary file of FILE_PAGES pages of FILE_BYTE, read-write."""
     try:
         handle, path = tempfile.mkstemp(prefix="anonmap-")
         os.unlink(path)
-        data = FILE_BYTE * (PAGE * pages)
+        data = FILE_BYTE * (PAGE * shared_values.FILE_PAGES)
         if os.write(handle, data) != len(data):
             raise OSError(0, "short write")
     except OSError as error:
-        raise Unsupported(f"no regular temporary file of {pages} pages: {error.strerror or error}") from error
+        raise Unsupported(f"{shared_values.NO_REGULAR_FILE}: {error.strerror or error}") from error
     return handle
 
 
@@ -51,7 +46,7 @@ def dev_zero(flags: int = os.O_RDWR) -> int:
     try:
         return os.open("/dev/zero", flags)
     except OSError as error:
-        raise Unsupported(f"/dev/zero does not open here: {error.strerror}") from error
+        raise Unsupported(f"{shared_values.NO_DEV_ZERO}: {error.strerror}") from error
 
 
 def closed() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import mmap
 from collections.abc import Mapping
 
+from anonmap.expect import shared_values
 from anonmap.run.ending import EndsWith
 
 #: The names under which the anonymous flag may appear, preferred first.
@@ -19,7 +20,7 @@ class UndefinedName(EndsWith):
     """The name is defined neither by the mmap module nor by the profile."""
 
     def __init__(self, name: str) -> None:
-        super().__init__("absent", f"{name} is defined neither by the mmap module nor by the profile")
+        super().__init__("absent", shared_values.UNDEFINED_NAME.format(name=name))
 
 
 class Flags:

@@ -11,13 +11,15 @@ import signal
 from collections.abc import Callable
 
 from anonmap.apis.region import Region
+from anonmap.expect import shared_values
+from anonmap.expect.shared_values import AFTER_FORK as _AFTER
+from anonmap.expect.shared_values import BEFORE_FORK as _BEFORE
+from anonmap.expect.shared_values import SAW_AFTER as _SAW_AFTER
+from anonmap.expect.shared_values import SAW_BEFORE as _SAW_BEFORE
+from anonmap.expect.shared_values import SAW_OTHER as _SAW_OTHER
+from anonmap.expect.shared_values import SAW_ZERO as _SAW_ZERO
 from anonmap.run import reaping
 from anonmap.run.ending import EndsWith, Unsupported
-
-_BEFORE = b"before-fork"
-_AFTER = b"after-fork!"
-# Exit statuses a child reports what it read with.
-_SAW_AFTER, _SAW_BEFORE, _SAW_OTHER, _SAW_ZERO = 10, 11, 12, 13
 
 
 def in_child(action: Callable[[], int], wait_for: int | None = None) -> int:
@@ -29,7 +31,7 @@ def in_child(action: Callable[[], int], wait_for: int | None = None) -> int:
         pid = os.fork()
     except OSError as error:
         # A process limit (RLIMIT_NPROC, a pids cgroup) can allow the check but not its child.
-        raise Unsupported(f"fork inside the check failed: {error.strerror} (a process limit?)") from error
+        raise Unsupported(f"{shared_values.NO_FORK}: {error.strerror} (a process limit?)") from error
     if pid == 0:
         status = 70
         try:
@@ -47,7 +49,7 @@ def wait_child(pid: int) -> int:
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
-        raise EndsWith(name, "the forked child was killed by a signal")
+        raise EndsWith(name, shared_values.CHILD_SIGNALLED)
     return os.waitstatus_to_exitcode(status)
 
 

@@ -181,17 +181,35 @@ def _compat_layers(os_name: str, uname: os.uname_result, arch: str) -> tuple[str
     return tuple(found)
 
 
+#: How the probe and the observer (whose cases.h anonmap.apis.syscall.build writes them into)
+#: say what they found of each capability.
+FORK_WORKS = "fork() works"
+FORK_FAILED = "fork() failed here"
+FORK_UNCLEAN = "a forked child could not exit cleanly"
+DEV_ZERO_WORKS = "/dev/zero opens read-write and reads as zeros"
+DEV_ZERO_NOT_RW = "/dev/zero does not open read-write"
+DEV_ZERO_NOT_ZERO = "/dev/zero is not the zero device"
+EXEC_MEMORY_WORKS = "no MDWE on this process, no SELinux deny_execmem"
+MDWE_REFUSES = "MDWE (prctl PR_SET_MDWE) refuses writable-then-executable memory in this process"
+SELINUX_DENIES = "SELinux is enforcing deny_execmem"
+
+
+def tagged(text: str, capability: Capability) -> str:
+    """A capability's problem as the probe reports it: the text, tagged with its name."""
+    return f"{text} (probe: {capability.value})"
+
+
 def _probe_fork() -> CapabilityState:
     try:
         pid = os.fork()
     except OSError as error:
-        return CapabilityState(False, f"fork() failed here: {error.strerror} (probe: fork)")
+        return CapabilityState(False, tagged(f"{FORK_FAILED}: {error.strerror}", Capability.FORK))
     if pid == 0:
         os._exit(0)
     _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        return CapabilityState(False, f"a forked child could not exit cleanly (status {status})")
-    return CapabilityState(True, "fork() works")
+        return CapabilityState(False, f"{FORK_UNCLEAN} (status {status})")
+    return CapabilityState(True, FORK_WORKS)
 
 
 def _probe_dev_zero() -> CapabilityState:
@@ -208,21 +226,19 @@ def _probe_dev_zero() -> CapabilityState:
     try:
         handle = os.open("/dev/zero", os.O_RDWR)
     except OSError as error:
-        return CapabilityState(
-            False, f"/dev/zero does not open read-write: {error.strerror} (probe: dev-zero)"
-        )
+        return CapabilityState(False, tagged(f"{DEV_ZERO_NOT_RW}: {error.strerror}", Capability.DEV_ZERO))
     try:
         read = os.read(handle, 64)
         written = os.write(handle, b"\1" * 64)
     except OSError as error:
-        return CapabilityState(False, f"/dev/zero is not the zero device: {error.strerror} (probe: dev-zero)")
+        return CapabilityState(False, tagged(f"{DEV_ZERO_NOT_ZERO}: {error.strerror}", Capability.DEV_ZERO))
     finally:
         os.close(handle)
     if read != bytes(64) or written != 64:
         return CapabilityState(
-            False, f"/dev/zero is not the zero device: read gave {read[:8]!r}... (probe: dev-zero)"
+            False, tagged(f"{DEV_ZERO_NOT_ZERO}: read gave {read[:8]!r}...", Capability.DEV_ZERO)
         )
-    return CapabilityState(True, "/dev/zero opens read-write and reads as zeros")
+    return CapabilityState(True, DEV_ZERO_WORKS)
 
 
 #: The settings read, per os: each decides what some case does, and each is read from where the
@@ -259,9 +275,13 @@ def _hardened_runtime() -> str:
     return "1" if status.value & _CS_RUNTIME else "0"
 
 
+#: Where Linux publishes a setting: its name with the dots as slashes, under this directory.
+LINUX_SETTINGS = "/proc/sys/"
+
+
 def _setting(os_name: str, name: str) -> str:
     if os_name == "linux":
-        return _read_text("/proc/sys/" + name.replace(".", "/")).strip()
+        return _read_text(LINUX_SETTINGS + name.replace(".", "/")).strip()
     if name == "darwin.hardened-runtime":
         return _hardened_runtime()
     number = sysctl.integer(name)
@@ -292,14 +312,11 @@ def _probe_exec_memory(os_name: str) -> CapabilityState:
     except (OSError, AttributeError):
         flags = -1
     if flags > 0 and flags & _PR_MDWE_REFUSE_EXEC_GAIN:
-        return CapabilityState(
-            False,
-            "MDWE (prctl PR_SET_MDWE) refuses writable-then-executable memory in this process (probe: exec-memory)",
-        )
+        return CapabilityState(False, tagged(MDWE_REFUSES, Capability.EXEC_MEMORY))
     enforcing = _read_text("/sys/fs/selinux/enforce").strip() == "1"
     if enforcing and _read_text("/sys/fs/selinux/booleans/deny_execmem").startswith("1"):
-        return CapabilityState(False, "SELinux is enforcing deny_execmem (probe: exec-memory)")
-    return CapabilityState(True, "no MDWE on this process, no SELinux deny_execmem")
+        return CapabilityState(False, tagged(SELINUX_DENIES, Capability.EXEC_MEMORY))
+    return CapabilityState(True, EXEC_MEMORY_WORKS)
 
 
 def _probe_c_compiler(compilers: Mapping[str, str]) -> CapabilityState:

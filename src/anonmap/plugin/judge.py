@@ -12,7 +12,7 @@ import pytest
 from anonmap.apis import registry
 from anonmap.apis.flags import Flags
 from anonmap.apis.interface import Check, Context
-from anonmap.expect import catalogue, outcomes
+from anonmap.expect import catalogue, outcomes, shared_values
 from anonmap.expect.profiles import Expectation
 from anonmap.host.probe import SECCOMP
 from anonmap.plugin.session import State
@@ -23,9 +23,6 @@ from anonmap.run import isolate
 #: What a sandbox's seccomp policy answers with (SECCOMP_RET_ERRNO with EPERM: Docker's default
 #: profile, systemd's SystemCallFilter=). Under a filter, an unexpected one is the sandbox's.
 SANDBOX_ERRNOS = ("EPERM",)
-#: The madvise advice a user-mode emulator (qemu-user) passes to the kernel, or that means
-#: nothing whoever answers it.
-EMULATED_ADVICE = ("MADV_DONTNEED", "MADV_NORMAL")
 #: The user property a record travels in, from an xdist worker to the controller.
 PROPERTY = "anonmap-record"
 
@@ -158,14 +155,13 @@ class Judge:
         """Skip the case as unsupported where it rests on what a user-mode emulator does in the
         kernel's place (qemu-user, which the probe finds): ``what`` says what that is."""
         if "qemu-user" in self._state.run_info.compat:
-            self.unsupported(f"qemu-user {what}: the emulator's behaviour, not the platform's")
+            self.unsupported(shared_values.EMULATOR_ANSWERS.format(what=what))
 
     def require_kernel_advice(self, advice: str) -> None:
-        """qemu-user passes MADV_DONTNEED alone to the kernel (linux-user/mmap.c
-        target_madvise(), "This is a hint, so ignoring and returning success is ok", through
-        qemu 7.2), so what any other advice does is the emulator's, not the platform's."""
-        if advice not in EMULATED_ADVICE:
-            self.emulator_answers(f"answers madvise({advice}) itself")
+        """What an advice qemu-user does not pass to the kernel does is the emulator's
+        (shared_values.PASSED_ADVICE)."""
+        if advice not in shared_values.PASSED_ADVICE:
+            self.emulator_answers(shared_values.ADVICE_EMULATED.format(advice=advice))
 
     @property
     def arch(self) -> str:

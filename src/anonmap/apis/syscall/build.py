@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
+from anonmap.apis.syscall import shared_header
 from anonmap.expect import catalogue
 from anonmap.host import processes
 from anonmap.host.probe import Capability
@@ -97,7 +98,8 @@ def _identifier(text: str) -> str:
 
 def case_header(constants: Mapping[str, int]) -> str:
     """cases.h: parameter and value enums, the catalogue fingerprint, the constants the
-    observer takes from the target's profile, and the case table (OBS_CASES)."""
+    observer takes from the target's profile, what it shares with the Python checks
+    (shared_header), and the case table (OBS_CASES)."""
     found = cases()
     glossary: dict[str, catalogue.Parameter] = {}
     for case in found:
@@ -109,6 +111,7 @@ def case_header(constants: Mapping[str, int]) -> str:
         # -1: the profile does not define it, and a case that needs it observes 'absent'.
         *(f"#define OBS_{name} {constants.get(name, -1):#x}" for name in PROFILE_CONSTANTS),
         "enum { " + ", ".join(f"P_{_identifier(n)}" for n in names) + ", OBS_PARAMS };",
+        *shared_header.defines(glossary, names),
     ]
     for name in names:
         values = ", ".join(

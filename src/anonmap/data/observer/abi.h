@@ -277,6 +277,75 @@ static void obs_exit(int status)
     }
 }
 
+#if defined(__FreeBSD__)
+/* sysctlbyname(3) for an int (or a bool: one byte, read into a zeroed int on a little-endian
+ * machine), as lib/libc/gen/sysctlnametomib.c asks it: the kernel translates the name itself at
+ * {CTL_SYSCTL 0, CTL_SYSCTL_NAME2OID 3} (sys/sys/sysctl.h; sys/kern/kern_sysctl.c
+ * sysctl_sysctl_name2oid() takes the name as the new value and answers its oid, of at most
+ * CTL_MAXNAME 24 numbers). */
+static long obs_sysctl_int(const char *name, int *value)
+{
+    int query[2] = {0, 3}, oid[24];
+    obs_size length = sizeof oid, name_length = 0, size = sizeof *value;
+    while (name[name_length])
+        name_length++;
+    long ret = obs_syscall(SYS_sysctl, (long)query, 2, (long)oid, (long)&length, (long)name, (long)name_length);
+    if (ret < 0)
+        return ret;
+    *value = 0;
+    return obs_syscall(SYS_sysctl, (long)oid, (long)(length / sizeof oid[0]), (long)value, (long)&size, 0, 0);
+}
+#elif defined(__NetBSD__)
+/* NetBSD's kernel translates no names: lib/libc/gen/sysctlgetmibinfo.c sysctlgetmibinfo() walks
+ * the tree a part of the name at a time, asking a node for its children (__learn_tree()) with the
+ * name {..., CTL_QUERY -2} and, as the new value, a struct sysctlnode whose flags are
+ * SYSCTL_VERSION 0x01000000 (sys/sys/sysctl.h); sys/kern/kern_sysctl.c sysctl_query() answers
+ * an array of struct sysctlnode. Of its 96 bytes on amd64 (flags, number, a SYSCTL_NAMELEN 32
+ * name, version, a reserved word, a 16-byte union, four pointers padded to 64 bits) the
+ * observer reads the first three. */
+struct obs_sysctlnode {
+    unsigned int flags;
+    int number;
+    char name[32];
+    char rest[56];
+};
+
+static long obs_sysctl_int(const char *name, int *value)
+{
+    static struct obs_sysctlnode children[128];
+    int mib[12]; /* CTL_MAXNAME */
+    long depth = 0;
+    obs_size size = sizeof *value;
+    for (const char *part = name; *part; depth++) {
+        struct obs_sysctlnode query = {0x01000000, 0, {0}, {0}};
+        obs_size n = 0, length = sizeof children, i;
+        while (part[n] && part[n] != '.')
+            n++;
+        if (depth == 11 || n >= sizeof query.name)
+            return -2;
+        mib[depth] = -2;
+        long ret = obs_syscall(SYS_sysctl, (long)mib, depth + 1, (long)children, (long)&length, (long)&query,
+                               sizeof query);
+        if (ret < 0)
+            return ret;
+        for (i = 0; i < length / sizeof children[0]; i++) {
+            obs_size k = 0;
+            while (k < n && children[i].name[k] == part[k])
+                k++;
+            if (k == n && children[i].name[n] == 0)
+                break;
+        }
+        /* ENOENT (2), as sysctlgetmibinfo() answers for a part no child is named. */
+        if (i == length / sizeof children[0])
+            return -2;
+        mib[depth] = children[i].number;
+        part += n + (part[n] == '.');
+    }
+    *value = 0;
+    return obs_syscall(SYS_sysctl, (long)mib, depth, (long)value, (long)&size, 0, 0);
+}
+#endif
+
 /* A child asks to be killed with its parent, where the kernel offers it (Linux
  * PR_SET_PDEATHSIG, include/uapi/linux/prctl.h: 1). */
 static void obs_die_with_parent(void)

@@ -4,7 +4,10 @@
  * release image, a board) can be observed and the observations judged elsewhere.
  *
  * Each case runs in a forked child with a time limit, as the Python checks do, and does what
- * its Python check does (the tests directory) with the same lengths, patterns and descriptor numbers.
+ * its Python check does (the tests directory). Every number and text the two share (lengths,
+ * patterns, descriptor numbers, the probe's texts, the settings read) comes from cases.h, which
+ * anonmap.apis.syscall.build generates from anonmap.expect.shared_values and the probe: none is
+ * typed here.
  * The case list is generated from the catalogue (anonmap.apis.syscall.build writes cases.h), so a
  * behaviour given the syscall api cannot be left out: its check_<id> function is named there.
  *
@@ -262,28 +265,39 @@ static long defined(long value, const char *name)
     if (value < 0) {
         message_used = 0;
         add("outcome\nabsent\n");
+        add(OBS_UNDEFINED_NAME_BEFORE);
         add(name);
-        add(" is defined neither by the mmap module nor by the profile");
+        add(OBS_UNDEFINED_NAME_AFTER);
         send_and_exit();
     }
     return value;
 }
 
-/* judge.emulator_answers(): under --on emulator, a case that rests on what qemu-user does in
- * the kernel's place is unsupported. */
-static void emulator_answers(const char *what)
+/* Under --on emulator, a case that rests on what qemu-user does in the kernel's place is
+ * unsupported; what that is reads ``before what after``. */
+static void emulator_answers(const char *before, const char *what, const char *after)
 {
     if (emulated) {
         message_used = 0;
-        add("unsupported\n\nqemu-user ");
+        add("unsupported\n\n");
+        add(OBS_EMULATOR_ANSWERS_BEFORE);
+        add(before);
         add(what);
-        add(": the emulator's behaviour, not the platform's");
+        add(after);
+        add(OBS_EMULATOR_ANSWERS_AFTER);
         send_and_exit();
     }
 }
 
-/* qemu-user passes MADV_DONTNEED alone to the kernel (linux-user/mmap.c target_madvise()). */
-#define QEMU_ADVISES "answers this madvise itself"
+/* An advice qemu-user does not pass to the kernel is the emulator's to answer. */
+static void kernel_advice(const char *advice)
+{
+    static const char *const passed[] = {OBS_PASSED_ADVICE};
+    for (obs_size i = 0; i < sizeof passed / sizeof passed[0]; i++)
+        if (same_text(advice, passed[i]))
+            return;
+    emulator_answers(OBS_ADVICE_EMULATED_BEFORE, advice, OBS_ADVICE_EMULATED_AFTER);
+}
 
 /* ---- the calls the checks make ---------------------------------------------------------- */
 
@@ -357,16 +371,12 @@ static int all(const unsigned char *at, unsigned char byte, obs_size count)
     return 1;
 }
 
-/* What fdkinds puts in its regular file, and how fdkinds.content names what was read. */
-#define FILE_BYTE 0xa5
-#define PLACED_FD 100
-#define HUGE_FD (1 << 20)
-
+/* How fdkinds.content names what was read. */
 static const char *content(const unsigned char *at, obs_size count)
 {
     if (all(at, 0, count))
         return "zero";
-    if (all(at, FILE_BYTE, count))
+    if (all(at, OBS_FILE_BYTE, count))
         return "file-bytes";
     return "nonzero";
 }
@@ -375,17 +385,17 @@ static int dev_zero(int flags)
 {
     long fd = obs_open("/dev/zero", flags, 0);
     if (fd < 0)
-        unsupported("/dev/zero does not open here", -fd);
+        unsupported(OBS_NO_DEV_ZERO, -fd);
     return (int)fd;
 }
 
 static int placed(int fd)
 {
-    long ret = obs_dup2(fd, PLACED_FD);
+    long ret = obs_dup2(fd, OBS_PLACED_FD);
     if (ret < 0)
-        unsupported("descriptor 100 cannot be used", -ret);
+        unsupported(OBS_PLACED_FD_REFUSED, -ret);
     obs_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
-    return PLACED_FD;
+    return OBS_PLACED_FD;
 }
 
 static const char *getenv_text(const char *name)
@@ -397,7 +407,7 @@ static const char *getenv_text(const char *name)
     return 0;
 }
 
-/* An unlinked temporary file of two pages of FILE_BYTE, read-write (fdkinds.regular_file). */
+/* An unlinked temporary file of OBS_FILE_PAGES pages of OBS_FILE_BYTE, read-write. */
 static int regular_file(void)
 {
     char path[512];
@@ -421,14 +431,14 @@ static int regular_file(void)
     path[used] = 0;
     long fd = obs_open(path, OBS_O_RDWR | OBS_O_CREAT | OBS_O_EXCL, 0600);
     if (fd < 0)
-        unsupported("no regular temporary file of 2 pages", -fd);
+        unsupported(OBS_NO_REGULAR_FILE, -fd);
     obs_unlink(path);
     unsigned char block[512];
-    memset(block, FILE_BYTE, sizeof block);
-    for (obs_size written = 0; written < 2 * page;) {
+    memset(block, OBS_FILE_BYTE, sizeof block);
+    for (obs_size written = 0; written < OBS_FILE_PAGES * page;) {
         long wrote = obs_syscall(SYS_write, fd, (long)block, sizeof block, 0, 0, 0);
         if (wrote <= 0)
-            unsupported("no regular temporary file of 2 pages: short write", wrote < 0 ? -wrote : 0);
+            unsupported(OBS_NO_REGULAR_FILE ": short write", wrote < 0 ? -wrote : 0);
         written += (obs_size)wrote;
     }
     return (int)fd;
@@ -454,17 +464,12 @@ static int fd_of_kind(int kind)
         return number;
     }
     case V_fd_huge:
-        return HUGE_FD;
+        return OBS_HUGE_FD;
     }
     return -1;
 }
 
 /* ---- fork inside a check (forking.py) ---------------------------------------------------- */
-
-static const char BEFORE[] = "before-fork";
-static const char AFTER[] = "after-fork!";
-#define MARK 11
-enum { SAW_AFTER = 10, SAW_BEFORE = 11, SAW_OTHER = 12, SAW_ZERO = 13 };
 
 /* A grandchild: it must not hold the result pipe, or a check killed by its time limit would
  * keep the observer waiting for the pipe to close. */
@@ -472,7 +477,7 @@ static long in_child(void)
 {
     long pid = obs_fork();
     if (pid < 0)
-        unsupported("fork inside the check failed", -pid);
+        unsupported(OBS_NO_FORK, -pid);
     if (pid == 0) {
         obs_die_with_parent();
         obs_syscall(SYS_close, result_fd, 0, 0, 0, 0, 0);
@@ -487,27 +492,27 @@ static int wait_child(long pid)
     if (ret < 0)
         unsupported("wait4 for the forked child failed", -ret);
     if ((status & 0x7f) != 0 && (status & 0x7f) != 0x7f)
-        observed(signal_name(status & 0x7f), "the forked child was killed by a signal");
+        observed(signal_name(status & 0x7f), OBS_CHILD_SIGNALLED);
     return (status >> 8) & 0xff;
 }
 
 static int classify(const unsigned char *at)
 {
-    if (holds(at, AFTER, MARK))
-        return SAW_AFTER;
-    if (holds(at, BEFORE, MARK))
-        return SAW_BEFORE;
-    return SAW_OTHER;
+    if (holds(at, OBS_AFTER_FORK, OBS_AFTER_FORK_SIZE))
+        return OBS_SAW_AFTER;
+    if (holds(at, OBS_BEFORE_FORK, OBS_BEFORE_FORK_SIZE))
+        return OBS_SAW_BEFORE;
+    return OBS_SAW_OTHER;
 }
 
 static const char *sharing_of(unsigned char *region, int child_writes)
 {
     int seen;
-    store(region, BEFORE, MARK);
+    store(region, OBS_BEFORE_FORK, OBS_BEFORE_FORK_SIZE);
     if (child_writes) {
         long pid = in_child();
         if (pid == 0) {
-            store(region, AFTER, MARK);
+            store(region, OBS_AFTER_FORK, OBS_AFTER_FORK_SIZE);
             obs_exit(0);
         }
         wait_child(pid);
@@ -524,11 +529,11 @@ static const char *sharing_of(unsigned char *region, int child_writes)
             obs_syscall(SYS_read, ends[0], (long)&byte, 1, 0, 0, 0);
             obs_exit(classify(region));
         }
-        store(region, AFTER, MARK);
+        store(region, OBS_AFTER_FORK, OBS_AFTER_FORK_SIZE);
         obs_syscall(SYS_write, ends[1], (long)"!", 1, 0, 0, 0);
         seen = wait_child(pid);
     }
-    return seen == SAW_AFTER ? "shared" : seen == SAW_BEFORE ? "private" : "nonzero";
+    return seen == OBS_SAW_AFTER ? "shared" : seen == OBS_SAW_BEFORE ? "private" : "nonzero";
 }
 
 /* ---- the checks: one per behaviour given the syscall api ---------------------------------- */
@@ -538,14 +543,13 @@ static int sharing_flag(const signed char *p)
     return p[P_sharing] == V_sharing_shared ? OBS_MAP_SHARED : OBS_MAP_PRIVATE;
 }
 
+static obs_size span(struct obs_span s) { return s.pages * page + s.bytes; }
+
 static obs_size whole_pages(obs_size length) { return (length + page - 1) / page * page; }
 
 static void check_zero_fill(const signed char *p)
 {
-    obs_size length = p[P_size] == V_size_1 ? 1
-                      : p[P_size] == V_size_page ? page
-                      : p[P_size] == V_size_page_plus_1 ? page + 1
-                                                        : 16 * page;
+    obs_size length = span(obs_span_size[p[P_size]]);
     unsigned char *region = map(length, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
     observed(content(region, whole_pages(length)), "");
 }
@@ -566,7 +570,7 @@ static void check_fd_minus_one(const signed char *p)
 static void check_offset_argument(const signed char *p)
 {
     int anonymous = p[P_source] == V_source_anonymous;
-    long offset = p[P_offset] == V_offset_page ? (long)page : 1;
+    long offset = (long)span(obs_span_offset[p[P_offset]]);
     int flags = sharing_flag(p) | (anonymous ? OBS_MAP_ANON : 0);
     int fd = anonymous ? -1 : dev_zero(OBS_O_RDWR);
     unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, flags, fd, offset);
@@ -593,8 +597,8 @@ static void check_dev_zero(const signed char *p)
     case V_property_independence: {
         int fd = dev_zero(OBS_O_RDWR);
         unsigned char *first = map(page, rw, flags, fd, 0), *second = map(page, rw, flags, fd, 0);
-        store(first, "first", 5);
-        observed(all(second, 0, 5) ? "independent" : "aliased", "");
+        store(first, OBS_FIRST, OBS_FIRST_SIZE);
+        observed(all(second, 0, OBS_FIRST_SIZE) ? "independent" : "aliased", "");
         break;
     }
     case V_property_read_only_fd:
@@ -607,18 +611,18 @@ static void check_distinct_mappings(const signed char *p)
 {
     int rw = OBS_PROT_READ | OBS_PROT_WRITE, flags = sharing_flag(p) | OBS_MAP_ANON;
     unsigned char *first = map(page, rw, flags, -1, 0), *second = map(page, rw, flags, -1, 0);
-    store(first, "first", 5);
-    observed(all(second, 0, 5) ? "independent" : "aliased", "");
+    store(first, OBS_FIRST, OBS_FIRST_SIZE);
+    observed(all(second, 0, OBS_FIRST_SIZE) ? "independent" : "aliased", "");
 }
 
 static void check_inheritance(const signed char *p)
 {
     unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
-    store(region, BEFORE, MARK);
+    store(region, OBS_BEFORE_FORK, OBS_BEFORE_FORK_SIZE);
     long pid = in_child();
     if (pid == 0)
         obs_exit(classify(region));
-    observed(wait_child(pid) == SAW_BEFORE ? "inherited" : "not-inherited", "");
+    observed(wait_child(pid) == OBS_SAW_BEFORE ? "inherited" : "not-inherited", "");
 }
 
 static void check_page_rounding(const signed char *p)
@@ -631,14 +635,14 @@ static void check_page_rounding(const signed char *p)
     unmap(base, 2 * page);
     unsigned char *region = map_at(base, 1, flags | (int)fixed);
     obs_size where = p[P_touch] == V_touch_last_byte_of_page ? page - 1 : page;
-    store_byte(region + where, 1, 1);
-    observed(all(region + where, 1, 1) ? "ok" : "nonzero", "");
+    store_byte(region + where, OBS_TOUCH_BYTE, 1);
+    observed(all(region + where, OBS_TOUCH_BYTE, 1) ? "ok" : "nonzero", "");
 }
 
 static void check_after_munmap(const signed char *p)
 {
     unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
-    store_byte(region, 1, 1);
+    store_byte(region, OBS_TOUCH_BYTE, 1);
     unmap(region, page);
     all(region, 0, 1);
     observed("ok", "");
@@ -649,11 +653,11 @@ static void check_mprotect(const signed char *p)
     unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
     protect(region, page, OBS_PROT_READ);
     if (p[P_step] == V_step_write_read_only) {
-        store_byte(region, 1, 1);
+        store_byte(region, OBS_TOUCH_BYTE, 1);
     } else if (p[P_step] == V_step_restore) {
         protect(region, page, OBS_PROT_READ | OBS_PROT_WRITE);
-        store_byte(region, 1, 1);
-        if (!all(region, 1, 1))
+        store_byte(region, OBS_TOUCH_BYTE, 1);
+        if (!all(region, OBS_TOUCH_BYTE, 1))
             observed("nonzero", "");
     }
     observed("ok", "");
@@ -661,15 +665,14 @@ static void check_mprotect(const signed char *p)
 
 static void check_madvise(const signed char *p)
 {
+    kernel_advice(obs_value_names[P_advice][p[P_advice]]);
     int advice = p[P_advice] == V_advice_MADV_DONTNEED ? OBS_MADV_DONTNEED
                  : p[P_advice] == V_advice_MADV_FREE   ? (int)defined(OBS_MADV_FREE, "MADV_FREE")
                                                        : OBS_MADV_NORMAL;
-    if (advice != OBS_MADV_DONTNEED && advice != OBS_MADV_NORMAL)
-        emulator_answers(QEMU_ADVISES);
     unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
-    store_byte(region, 0x5a, page);
+    store_byte(region, OBS_MADVISE_BYTE, page);
     advise(region, page, advice);
-    observed(all(region, 0x5a, page) ? "preserved" : content(region, page), "");
+    observed(all(region, OBS_MADVISE_BYTE, page) ? "preserved" : content(region, page), "");
 }
 
 static void check_argument_contract(const signed char *p)
@@ -694,32 +697,33 @@ static void check_argument_contract(const signed char *p)
     observed(sharing_of(region, 1), "");
 }
 
-/* forking.seen_after_fork(): what a child makes of a region holding BEFORE. */
+/* What a child makes of a region holding OBS_BEFORE_FORK. */
 static const char *seen_after_fork(unsigned char *region)
 {
-    store(region, BEFORE, MARK);
+    store(region, OBS_BEFORE_FORK, OBS_BEFORE_FORK_SIZE);
     long pid = in_child();
     if (pid == 0) {
-        if (all(region, 0, MARK))
-            obs_exit(SAW_ZERO);
-        if (!holds(region, BEFORE, MARK))
-            obs_exit(SAW_OTHER);
-        store(region, AFTER, MARK);
-        obs_exit(SAW_BEFORE);
+        if (all(region, 0, OBS_BEFORE_FORK_SIZE))
+            obs_exit(OBS_SAW_ZERO);
+        if (!holds(region, OBS_BEFORE_FORK, OBS_BEFORE_FORK_SIZE))
+            obs_exit(OBS_SAW_OTHER);
+        store(region, OBS_AFTER_FORK, OBS_AFTER_FORK_SIZE);
+        obs_exit(OBS_SAW_BEFORE);
     }
     int seen = wait_child(pid);
-    if (seen == SAW_ZERO)
+    if (seen == OBS_SAW_ZERO)
         return "zero";
-    if (seen != SAW_BEFORE)
+    if (seen != OBS_SAW_BEFORE)
         return "nonzero";
-    return holds(region, AFTER, MARK) ? "shared" : holds(region, BEFORE, MARK) ? "private" : "nonzero";
+    return holds(region, OBS_AFTER_FORK, OBS_AFTER_FORK_SIZE) ? "shared" : holds(region, OBS_BEFORE_FORK, OBS_BEFORE_FORK_SIZE) ? "private" : "nonzero";
 }
 
 static void check_fork_controls(const signed char *p)
 {
     int c = p[P_control];
-    if (c == V_control_MADV_DONTFORK || c == V_control_MADV_WIPEONFORK || c == V_control_MADV_KEEPONFORK)
-        emulator_answers(QEMU_ADVISES);
+    const char *control = obs_value_names[P_control][c];
+    if (starts_with(control, OBS_ADVICE_PREFIX))
+        kernel_advice(control);
     unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
     if (c == V_control_MADV_DONTFORK) {
         advise(region, page, (int)defined(OBS_MADV_DONTFORK, "MADV_DONTFORK"));
@@ -754,8 +758,7 @@ static void check_fixed_mappings(const signed char *p)
     if (q == V_placement_excl_over_mapping)
         flags |= defined(OBS_MAP_EXCL, "MAP_EXCL");
     if (q == V_placement_fixed_noreplace_over_mapping || q == V_placement_fixed_noreplace_at_hole) {
-        /* linux-user/mmap.c target_mmap() places a mapping without MAP_FIXED itself. */
-        emulator_answers("chooses the address of a mapping without MAP_FIXED itself");
+        emulator_answers("", OBS_PLACEMENT_EMULATED, "");
         flags |= defined(OBS_MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE");
     }
     if (q == V_placement_tryfixed_over_mapping)
@@ -763,11 +766,11 @@ static void check_fixed_mappings(const signed char *p)
     if (q == V_placement_aligned_2mib) {
         flags |= defined(OBS_MAP_ALIGNED_21, "MAP_ALIGNED_21");
         unsigned char *at = map(page, OBS_PROT_READ | OBS_PROT_WRITE, (int)flags, -1, 0);
-        observed(((unsigned long)at & ((2UL << 20) - 1)) == 0 ? "aligned" : "not-aligned", "");
+        observed(((unsigned long)at & (OBS_ALIGNMENT - 1)) == 0 ? "aligned" : "not-aligned", "");
     }
     /* The target is the first of two pages: still mapped, holding data, or given back. */
     unsigned char *existing = map(2 * page, OBS_PROT_READ | OBS_PROT_WRITE, anonymous, -1, 0);
-    store(existing, "existing", 8);
+    store(existing, OBS_EXISTING, OBS_EXISTING_SIZE);
     int hole = q == V_placement_fixed_noreplace_at_hole || q == V_placement_hint_at_hole;
     if (hole)
         unmap(existing, 2 * page);
@@ -778,7 +781,7 @@ static void check_fixed_mappings(const signed char *p)
         observed("elsewhere", "");
     if (hole)
         observed("at-address", "");
-    observed(holds(existing, "existing", 8) ? "preserved" : "replaced", "");
+    observed(holds(existing, OBS_EXISTING, OBS_EXISTING_SIZE) ? "preserved" : "replaced", "");
 }
 
 static void check_stack_guards(const signed char *p)
@@ -788,15 +791,15 @@ static void check_stack_guards(const signed char *p)
     if (p[P_stack] == V_stack_guard_below) {
         unsigned char *region = map(2 * page, rw, anonymous, -1, 0);
         protect(region, page, OBS_PROT_NONE);
-        store_byte(region + page, 1, 1);
+        store_byte(region + page, OBS_TOUCH_BYTE, 1);
         all(region, 0, 1);
         observed("ok", "");
     }
     long flag = p[P_stack] == V_stack_map_stack ? defined(OBS_MAP_STACK, "MAP_STACK")
                                                 : defined(OBS_MAP_GROWSDOWN, "MAP_GROWSDOWN");
-    unsigned char *region = map(16 * page, rw, anonymous | (int)flag, -1, 0);
-    store_byte(region, 1, 1);
-    store_byte(region + 16 * page - 1, 1, 1);
+    unsigned char *region = map(OBS_STACK_PAGES * page, rw, anonymous | (int)flag, -1, 0);
+    store_byte(region, OBS_TOUCH_BYTE, 1);
+    store_byte(region + OBS_STACK_PAGES * page - 1, OBS_TOUCH_BYTE, 1);
     observed("ok", "");
 }
 
@@ -859,20 +862,15 @@ static void limit_data(unsigned long limit)
 static void check_reservations(const signed char *p)
 {
     int r = p[P_reservation];
-    unsigned long gib = 1UL << 30;
     int limited = r == V_reservation_data_limit_writable || r == V_reservation_data_limit_reserved;
-    unsigned long size = (r == V_reservation_reserve_4t || r == V_reservation_noreserve_4t ||
-                          r == V_reservation_writable_4t)
-                             ? 4096 * gib
-                         : limited ? 2 * gib
-                                   : gib;
+    unsigned long size = obs_reservation_sizes[r];
     if (limited) {
-        emulator_answers("keeps RLIMIT_DATA from the kernel (it would limit the emulator)");
-        limit_data(gib);
+        emulator_answers("", "keeps RLIMIT_DATA from the kernel (it would limit the emulator)", "");
+        limit_data(OBS_DATA_LIMIT);
     }
     room_for(size, !limited);
-    if (size > 64 * gib)
-        emulator_answers("tracks every page of a mapping, and terabytes are beyond it");
+    if (size > OBS_EMULATED_MOST)
+        emulator_answers("", OBS_TERABYTES_EMULATED, "");
     int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
     int rw = OBS_PROT_READ | OBS_PROT_WRITE;
     if (r == V_reservation_noreserve_4t || r == V_reservation_writable_4t || r == V_reservation_data_limit_writable) {
@@ -886,21 +884,16 @@ static void check_reservations(const signed char *p)
     if (r == V_reservation_touch_reserved) {
         all(middle, 0, 1);
     } else if (r == V_reservation_commit_slice) {
-        protect(middle, 16 * page, rw);
-        store_byte(middle + 16 * page - 1, 1, 1);
-        if (!all(middle + 16 * page - 1, 1, 1))
+        protect(middle, OBS_COMMIT_PAGES * page, rw);
+        store_byte(middle + OBS_COMMIT_PAGES * page - 1, OBS_TOUCH_BYTE, 1);
+        if (!all(middle + OBS_COMMIT_PAGES * page - 1, OBS_TOUCH_BYTE, 1))
             observed("nonzero", "");
     }
     observed("ok", "");
 }
 
-/* int f(void) { return 42; } on x86-64, whose instruction fetch is coherent with stores
- * (test_runtime._RETURN_42); elsewhere the calls are made and the code is not run. */
-#if defined(__x86_64__)
-static const char RETURN_42[] = "\xb8\x2a\x00\x00\x00\xc3";
-#define RETURN_42_SIZE 6
-#endif
-
+/* OBS_RETURN_42 is code only where the architecture needs no cache maintenance to run what it
+ * wrote (shared_values.RETURN_42); elsewhere the calls are made and the code is not run. */
 static void check_exec_memory(const signed char *p)
 {
     int c = p[P_code];
@@ -910,8 +903,8 @@ static void check_exec_memory(const signed char *p)
     int at_once = c == V_code_rwx_at_mmap || c == V_code_map_jit;
     int rw = OBS_PROT_READ | OBS_PROT_WRITE;
     unsigned char *region = map(page, rw | (at_once ? OBS_PROT_EXEC : 0), flags, -1, 0);
-#if defined(__x86_64__)
-    store(region, RETURN_42, RETURN_42_SIZE);
+#if defined(OBS_RETURN_42)
+    store(region, OBS_RETURN_42, OBS_RETURN_42_SIZE);
 #else
     store_byte(region, 0, 8);
 #endif
@@ -919,9 +912,9 @@ static void check_exec_memory(const signed char *p)
         protect(region, page, OBS_PROT_READ | OBS_PROT_EXEC);
     else if (c == V_code_rw_then_rwx)
         protect(region, page, rw | OBS_PROT_EXEC);
-#if defined(__x86_64__)
+#if defined(OBS_RETURN_42)
     int (*code)(void) = (int (*)(void))(void *)region;
-    observed(code() == 42 ? "ok" : "nonzero", "");
+    observed(code() == OBS_RETURNED ? "ok" : "nonzero", "");
 #else
     observed("ok", "");
 #endif
@@ -1074,29 +1067,29 @@ static const char *fork_problem(void)
 {
     long pid = obs_fork();
     if (pid < 0)
-        return "fork() failed here (probe: fork)";
+        return OBS_FORK_FAILED OBS_TAG_FORK;
     if (pid == 0)
         obs_exit(0);
     int status = 0;
     obs_syscall(SYS_wait4, pid, (long)&status, 0, 0, 0, 0);
-    return status == 0 ? 0 : "a forked child could not exit cleanly (probe: fork)";
+    return status == 0 ? 0 : OBS_FORK_UNCLEAN OBS_TAG_FORK;
 }
 
 static const char *dev_zero_problem(void)
 {
     long fd = obs_open("/dev/zero", OBS_O_RDWR, 0);
     if (fd < 0)
-        return "/dev/zero does not open read-write (probe: dev-zero)";
+        return OBS_DEV_ZERO_NOT_RW OBS_TAG_DEV_ZERO;
     unsigned char bytes[64];
     memset(bytes, 1, sizeof bytes);
     long got = obs_syscall(SYS_read, fd, (long)bytes, sizeof bytes, 0, 0, 0);
     long wrote = obs_syscall(SYS_write, fd, (long)bytes, sizeof bytes, 0, 0, 0);
     obs_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
     if (got != (long)sizeof bytes || wrote != (long)sizeof bytes)
-        return "/dev/zero is not the zero device: a read or write failed (probe: dev-zero)";
+        return OBS_DEV_ZERO_NOT_ZERO ": a read or write failed" OBS_TAG_DEV_ZERO;
     for (obs_size i = 0; i < 64; i++)
         if (bytes[i] != 0 && wrote == 64)
-            return "/dev/zero is not the zero device: it read non-zero bytes (probe: dev-zero)";
+            return OBS_DEV_ZERO_NOT_ZERO ": it read non-zero bytes" OBS_TAG_DEV_ZERO;
     return 0;
 }
 
@@ -1125,23 +1118,59 @@ static int under_seccomp_filter(void)
     return 0;
 }
 
-/* probe.py's settings (probe.SETTINGS), read where the system publishes them. */
-static void out_settings(void)
+/* One of probe.SETTINGS (OBS_SETTINGS in cases.h) into ``value``, read where the probe reads it:
+ * Linux publishes it as a file (proc(5)), the BSDs as an int sysctl. 0 where it cannot be read. */
+static int read_setting(const char *name, char *value, obs_size most)
 {
 #if defined(__linux__)
-    char value[32];
-    long fd = obs_open("/proc/sys/vm/overcommit_memory", OBS_O_RDONLY, 0);
+    char path[128];
+    copy_text(path, OBS_LINUX_SETTINGS, sizeof path);
+    obs_size used = text_length(path);
+    for (obs_size i = 0; name[i] && used < sizeof path - 1; i++)
+        path[used++] = name[i] == '.' ? '/' : name[i];
+    path[used] = 0;
+    long fd = obs_open(path, OBS_O_RDONLY, 0);
     if (fd < 0)
-        return;
-    long got = obs_syscall(SYS_read, fd, (long)value, sizeof value - 1, 0, 0, 0);
+        return 0;
+    long got = obs_syscall(SYS_read, fd, (long)value, (long)most - 1, 0, 0, 0);
     obs_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
     while (got > 0 && (value[got - 1] == '\n' || value[got - 1] == ' '))
         got--;
     if (got <= 0)
-        return;
+        return 0;
     value[got] = 0;
-    out_field("vm.overcommit_memory", value);
+    return 1;
+#else
+    int number;
+    if (obs_sysctl_int(name, &number) < 0)
+        return 0;
+    char digits[16];
+    obs_size n = 0, used = 0;
+    unsigned int magnitude = number < 0 ? 0U - (unsigned int)number : (unsigned int)number;
+    do
+        digits[n++] = (char)('0' + magnitude % 10);
+    while (magnitude /= 10);
+    if (number < 0)
+        value[used++] = '-';
+    while (n && used < most - 1)
+        value[used++] = digits[--n];
+    value[used] = 0;
+    return 1;
 #endif
+}
+
+static void out_settings(void)
+{
+    static const char *const names[] = {OBS_SETTINGS};
+    const char *separator = "";
+    for (obs_size i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char value[32];
+        if (!read_setting(names[i], value, sizeof value))
+            continue;
+        out_text(separator);
+        out_field(names[i], value);
+        separator = ", ";
+    }
 }
 
 /* probe.py's exec-memory capability: MDWE on this process (prctl PR_GET_MDWE, 66, bit
@@ -1162,9 +1191,9 @@ static const char *exec_memory_problem(void)
 #if defined(__linux__)
     long flags = obs_syscall(SYS_prctl, 66, 0, 0, 0, 0, 0);
     if (flags > 0 && (flags & 1))
-        return "MDWE (prctl PR_SET_MDWE) refuses writable-then-executable memory in this process (probe: exec-memory)";
+        return OBS_MDWE_REFUSES;
     if (read_flag("/sys/fs/selinux/enforce") && read_flag("/sys/fs/selinux/booleans/deny_execmem"))
-        return "SELinux is enforcing deny_execmem (probe: exec-memory)";
+        return OBS_SELINUX_DENIES;
 #endif
     return 0;
 }
@@ -1262,11 +1291,11 @@ static int observer_main(int argc, char **argv)
     out_text(", \"time_limit_ms\": ");
     out_number(time_limit_ms);
     out_text(", \"capabilities\": {");
-    out_capability("fork", no_fork, "fork() works");
+    out_capability("fork", no_fork, OBS_FORK_WORKS);
     out_text(", ");
-    out_capability("dev-zero", no_dev_zero, "/dev/zero opens read-write and reads as zeros");
+    out_capability("dev-zero", no_dev_zero, OBS_DEV_ZERO_WORKS);
     out_text(", ");
-    out_capability("exec-memory", no_exec_memory, "no MDWE on this process, no SELinux deny_execmem");
+    out_capability("exec-memory", no_exec_memory, OBS_EXEC_MEMORY_WORKS);
     out_text("}, \"compat\": [");
     if (under_seccomp_filter())
         out_string("seccomp-filter", 64);

@@ -1,0 +1,111 @@
+"""The numbers and texts a system-call-level check uses in both of its forms: the Python check
+(``tests/``, ``anonmap.apis``) and the observer's ``check_<id>`` (``data/observer/observer.c``).
+
+Each is written here once. ``anonmap.apis.syscall.build`` writes every one of them into the
+observer's generated ``cases.h`` (``shared_defines``), so a value changed here changes in both,
+and ``selftests/test_observer.py`` proves the C holds no copy of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+
+@dataclasses.dataclass(frozen=True)
+class Span:
+    """A length or offset in pages and bytes: the page size is this machine's, known only when
+    the check runs."""
+
+    pages: int
+    bytes: int = 0
+
+    def at(self, page: int) -> int:
+        return self.pages * page + self.bytes
+
+
+#: What the fd-argument cases' regular file holds, so its bytes are told apart from zero fill.
+FILE_BYTE = 0xA5
+#: The regular file's length, in pages.
+FILE_PAGES = 2
+#: Where the fd-argument cases place the descriptor they pass. macOS reads the fd of a MAP_ANON
+#: call as Mach VM flags, so the outcome hangs on the number, not on what it refers to: a fixed
+#: number makes the case the same on every run.
+PLACED_FD = 100
+#: A descriptor number no process here has open (RLIMIT_NOFILE is far below it).
+HUGE_FD = 1 << 20
+
+#: What a region holds before a fork, and what one side writes after it: equal lengths, so one
+#: read tells them apart.
+BEFORE_FORK = b"before-fork"
+AFTER_FORK = b"after-fork!"
+#: Exit statuses a forked child reports what it read with.
+SAW_AFTER = 10
+SAW_BEFORE = 11
+SAW_OTHER = 12
+SAW_ZERO = 13
+
+#: What the madvise cases fill their page with before the advice.
+MADVISE_BYTE = 0x5A
+#: The byte a check writes where only whether the write lands matters.
+TOUCH_BYTE = 0x01
+#: What the first of two mappings is given, to see whether the second shows it.
+FIRST = b"first"
+#: What the page a fixed mapping targets holds, to see whether it survives.
+EXISTING = b"existing"
+
+#: The zero-fill cases' lengths and the offset cases' offsets, by catalogue value.
+LENGTHS: Mapping[str, Span] = {"1": Span(0, 1), "page": Span(1), "page+1": Span(1, 1), "16-pages": Span(16)}
+OFFSETS: Mapping[str, Span] = {"page": Span(1), "unaligned": Span(0, 1)}
+
+#: MAP_ALIGNED(21): 2 MiB.
+ALIGNMENT = 2 << 20
+#: How many pages a MAP_STACK or MAP_GROWSDOWN mapping has, and a commit-slice commits.
+STACK_PAGES = 16
+COMMIT_PAGES = 16
+
+GIB = 1 << 30
+#: The RLIMIT_DATA the data-limit cases set.
+DATA_LIMIT = GIB
+#: qemu-user keeps flags for every guest page of a mapping: terabytes take it minutes and more
+#: memory than a machine has, so more than this is not asked of it.
+EMULATED_MOST = 64 * GIB
+RESERVATION_SIZES: Mapping[str, int] = {
+    "reserve-1g": GIB,
+    "reserve-4t": 4096 * GIB,
+    "touch-reserved": GIB,
+    "commit-slice": GIB,
+    "noreserve-4t": 4096 * GIB,
+    "writable-4t": 4096 * GIB,
+    "data-limit-writable": 2 * GIB,
+    "data-limit-reserved": 2 * GIB,
+}
+
+#: int f(void) { return 42; } where the architecture's caches need no maintenance between
+#: writing code and running it: x86-64 keeps instruction fetch coherent with stores (Intel SDM
+#: vol. 3, 11.6 "Self-modifying code"). Elsewhere the calls are made and the code is not run.
+RETURN_42 = {"x86_64": b"\xb8\x2a\x00\x00\x00\xc3"}
+RETURNED = 42
+
+#: Why a case rests on what qemu-user does in the kernel's place ({what} says what).
+EMULATOR_ANSWERS = "qemu-user {what}: the emulator's behaviour, not the platform's"
+#: What names an advice (a case value the kernel is asked through madvise).
+ADVICE_PREFIX = "MADV_"
+#: qemu-user passes MADV_DONTNEED alone to the kernel (linux-user/mmap.c target_madvise(), "This
+#: is a hint, so ignoring and returning success is ok", through qemu 7.2), and MADV_NORMAL asks
+#: for nothing: what any other advice does is the emulator's.
+PASSED_ADVICE = ("MADV_DONTNEED", "MADV_NORMAL")
+ADVICE_EMULATED = "answers madvise({advice}) itself"
+#: linux-user/mmap.c target_mmap() places a mapping without MAP_FIXED itself.
+PLACEMENT_EMULATED = "chooses the address of a mapping without MAP_FIXED itself"
+TERABYTES_EMULATED = "tracks every page of a mapping, and terabytes are beyond it"
+
+#: Why a check cannot go on, as the environment withholds what it needs.
+PLACED_FD_REFUSED = f"descriptor {PLACED_FD} cannot be used"
+NO_REGULAR_FILE = f"no regular temporary file of {FILE_PAGES} pages"
+NO_DEV_ZERO = "/dev/zero does not open here"
+NO_FORK = "fork inside the check failed"
+#: A forked child's signal is the outcome; this is its detail.
+CHILD_SIGNALLED = "the forked child was killed by a signal"
+#: A name the mmap module and the profile leave undefined: the case is 'absent'.
+UNDEFINED_NAME = "{name} is defined neither by the mmap module nor by the profile"
