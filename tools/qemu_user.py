@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,9 +64,10 @@ def ensure_foreign_architecture(arch: str) -> None:
     run(["apt-get", "update"])
 
 
-def python_package(arch: str) -> str:
-    """The python3.X-minimal package Debian's python3-minimal depends on for ``arch``."""
-    depends = run(["apt-cache", "depends", f"python3-minimal:{arch}"])
+def python_package(arch: str, apt_cache: Sequence[str] = ("apt-cache",)) -> str:
+    """The python3.X-minimal package Debian's python3-minimal depends on for ``arch`` (asking
+    ``apt_cache``: the host's apt, or one with a private configuration)."""
+    depends = run([*apt_cache, "depends", f"python3-minimal:{arch}"])
     found = re.search(r"Depends: (python3\.\d+-minimal)", depends)
     if found is None:
         raise SetupError(f"apt-cache knows no python3-minimal for {arch}")
@@ -99,19 +101,30 @@ def prepare_sysroot(arch: str) -> tuple[Path, str]:
         return sysroot, python
     debs = CACHE / arch / "debs"
     debs.mkdir(parents=True, exist_ok=True)
-    wanted = [package, f"lib{package}", f"lib{python}-stdlib", *LIBRARIES]
-    run(["apt-get", "download", *(f"{name}:{arch}" for name in wanted)], cwd=debs)
-    staging = sysroot.with_name("sysroot.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    for deb in sorted(debs.glob("*.deb")):
-        run(["dpkg-deb", "-x", str(deb), str(staging)])
-    merge_usr(staging)
-    staging.replace(sysroot)
+    run(["apt-get", "download", *(f"{name}:{arch}" for name in python_packages(package))], cwd=debs)
+    unpack(sorted(debs.glob("*.deb")), sysroot)
     return sysroot, python
 
 
-def prepare_pylib() -> Path:
-    pylib = CACHE / "pylib"
+def python_packages(package: str) -> list[str]:
+    """The packages of a sysroot that runs the suite, given python3.X-minimal's name."""
+    python = package.removesuffix("-minimal")
+    return [package, f"lib{package}", f"lib{python}-stdlib", *LIBRARIES]
+
+
+def unpack(debs: Sequence[Path], sysroot: Path) -> None:
+    """Unpack ``debs`` into ``sysroot`` with merged /usr, whole or not at all."""
+    staging = sysroot.with_name(f"{sysroot.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    for deb in debs:
+        run(["dpkg-deb", "-x", str(deb), str(staging)])
+    merge_usr(staging)
+    staging.replace(sysroot)
+
+
+def prepare_pylib(cache: Path = CACHE) -> Path:
+    """pytest and what it needs (pure Python) under ``cache``/pylib, for a foreign Python."""
+    pylib = cache / "pylib"
     if not (pylib / "pytest").exists():
         run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(pylib), "pytest"])
     return pylib
