@@ -44,9 +44,9 @@ def _usable(judge: Judge, name: str) -> tuple[tuple[str, str], ...]:
     judge.require_compiler(name)
     found = _found(judge)
     toolchains = _toolchains(found, judge.arch, judge.time_limit)
-    if toolchains[name].problem:
-        judge.unsupported(f"{name} ({toolchains[name].path}) {toolchains[name].problem}")
-    return tuple((n, path) for n, path in found if not toolchains[n].problem)
+    if toolchains[name].unsupported:
+        judge.unsupported(f"{name} ({toolchains[name].path}) {toolchains[name].unsupported}")
+    return tuple((n, path) for n, path in found if not toolchains[n].unsupported)
 
 
 @functools.cache
@@ -60,8 +60,8 @@ def _preprocessed(
     judge: Judge, usable: tuple[tuple[str, str], ...], compiler: str, config: str
 ) -> ctoolchain.Preprocessed:
     preprocessed = _matrix(usable, judge.time_limit)[compiler, config]
-    if preprocessed.stopped:
-        judge.unsupported(f"{compiler}: {preprocessed.stopped}")
+    if preprocessed.unsupported:
+        judge.unsupported(f"{compiler}: {preprocessed.unsupported}")
     return preprocessed
 
 
@@ -76,8 +76,8 @@ def _demos(
 def test_c_seed_demo(case: Case, judge: Judge) -> None:
     usable = _usable(judge, case["compiler"])
     ran = _demos(usable, judge.time_limit)[case["compiler"], case["method"]]
-    if ran.failure:
-        judge.unsupported(f"{case['compiler']}: {ran.failure}")
+    if ran.unsupported:
+        judge.unsupported(f"{case['compiler']}: {ran.unsupported}")
     elif not ran.compiled:
         judge.program_outcome("compile-error", ran.stderr.strip())
     elif ran.returncode < 0:

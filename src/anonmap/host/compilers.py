@@ -57,8 +57,8 @@ class Preprocessed:
     warnings: tuple[str, ...]
     error: str
     """Non-empty when the preprocessor failed (the header could not be read at all)."""
-    stopped: str = ""
-    """Non-empty when the environment stopped the preprocessor (see ``Ran.failure``)."""
+    unsupported: str = ""
+    """Non-empty when the environment stopped the preprocessor (see ``Ran.unsupported``)."""
 
 
 def _source() -> str:
@@ -151,7 +151,7 @@ class Toolchain:
 
     path: str
     target: str
-    problem: str
+    unsupported: str
     """Why it cannot ('' when it built and ran the trivial program for this machine)."""
 
 
@@ -181,7 +181,7 @@ def check(compiler: str, arch: str, time_limit: float) -> Toolchain:
 
 def _why(ran: Ran) -> str:
     last = ran.stderr.strip().splitlines()[-1:]
-    return ran.failure or (last[0] if last else f"exit status {ran.returncode}, stdout {ran.stdout!r}")
+    return ran.unsupported or (last[0] if last else f"exit status {ran.returncode}, stdout {ran.stdout!r}")
 
 
 def checks(compilers: Mapping[str, str], arch: str, time_limit: float) -> dict[str, Toolchain]:
@@ -209,7 +209,7 @@ class Ran:
     returncode: int
     stdout: str
     stderr: str
-    failure: str = ""
+    unsupported: str = ""
     """How the environment stopped the compiler or the program (a time limit, a signal, no
     room to start), or '': a failure of the machine, not an outcome of the case."""
 

@@ -40,7 +40,7 @@ TARGETS = {
 }
 
 
-def abi_problem(os_name: str, arch: str) -> str:
+def abi_unsupported(os_name: str, arch: str) -> str:
     """Why the observer cannot be built for this platform ('' when its abi.h knows it)."""
     known = {(TARGETS[triple], triple.split("-", 1)[0]) for triple in TARGETS}
     if (os_name, arch) in known:

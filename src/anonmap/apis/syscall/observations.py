@@ -169,7 +169,9 @@ def _finding(data: dict[str, Any], where: str) -> tuple[str, CaseResult]:
         elif kinds == ["unsupported"]:
             finding = CaseResult(unsupported=checked_text("unsupported", data["unsupported"], empty=False))
         else:
-            finding = CaseResult(harness=checked_text("harness", data["harness"], one_line=False, empty=False))
+            finding = CaseResult(
+                harness=checked_text("harness", data["harness"], one_line=False, empty=False)
+            )
     except Malformed as error:
         raise ObservationsError(f"{where}: {error}") from None
     return f"{behaviour}[{case}]", finding
@@ -273,7 +275,7 @@ def here(
 ) -> Here:
     """Build the observer with the first of ``observer.COMPILERS`` that builds and runs
     programs for this machine, and run it; once per process, shared by the cases."""
-    no_abi = observer.abi_problem(os_name, arch)
+    no_abi = observer.abi_unsupported(os_name, arch)
     if no_abi:
         return Here(None, unsupported=no_abi)
     problems = []
@@ -281,8 +283,8 @@ def here(
         if name not in observer.COMPILERS or not path:
             continue
         toolchain = ctoolchain.check(path, arch, time_limit)
-        if toolchain.problem:
-            problems.append(f"{name} ({path}) {toolchain.problem}")
+        if toolchain.unsupported:
+            problems.append(f"{name} ({path}) {toolchain.unsupported}")
             continue
         built, ran = observer.build_and_run(path, dict(constants), time_limit)
         if built.path is None or ran is None:
