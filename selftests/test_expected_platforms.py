@@ -66,17 +66,17 @@ def test_every_expected_platform_present_exits_0(tmp_path: Path) -> None:
 def test_the_workflow_names_every_platform_its_matrix_runs(tmp_path: Path) -> None:
     workflow = REPO / ".github" / "workflows" / "ci.yml"
     expected = from_workflow(workflow)
-    assert "linux-x86_64-py3.10" in expected and "omnios-r151054" in expected
-    linux = _labelled(tmp_path / "linux.json", "linux", "linux-x86_64-py3.10")
+    assert "linux-x86_64-py3.11" in expected and "omnios-r151054" in expected
+    linux = _labelled(tmp_path / "linux.json", "linux", "linux-x86_64-py3.11")
     done = anonmap_cli("merge", str(linux), "--expect-from", str(workflow))
     assert done.returncode == EXIT_MISSING
-    missing = [label for label in expected if label != "linux-x86_64-py3.10"]
+    missing = [label for label in expected if label != "linux-x86_64-py3.11"]
     assert f"No results from {len(missing)} platform(s)" in done.stdout
     assert all(f"**{label}**" in done.stdout for label in missing)
 
 
 def test_runs_of_one_os_with_different_labels_are_different_platforms(tmp_path: Path) -> None:
-    a = _labelled(tmp_path / "a.json", "linux", "linux-x86_64-py3.10")
+    a = _labelled(tmp_path / "a.json", "linux", "linux-x86_64-py3.11")
     b = _labelled(tmp_path / "b.json", "linux", "linux-x86_64-py3.14")
     done = anonmap_cli("merge", str(a), str(b))
     assert done.returncode == 0, done.stderr
