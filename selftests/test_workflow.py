@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from anonmap.files.tomlread import loads
 from anonmap.reporting.expected import from_workflow, matrix_platforms
-from anonmap.tomlread import loads
 from selftests.helpers import REPO
 
 WORKFLOW_PATH = REPO / ".github" / "workflows" / "ci.yml"
