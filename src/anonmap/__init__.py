@@ -5,8 +5,8 @@ architecture, libc, page size, compatibility layer) and the capabilities the env
 grants, cheaply and without performing any behaviour under test.
 """
 
+from anonmap.host.installation import VERSION
 from anonmap.host.probe import Capability, CapabilityState, RunInfo, probe
-from anonmap.host.release import VERSION
 
 __all__ = ["Capability", "CapabilityState", "RunInfo", "probe"]
 __version__ = VERSION

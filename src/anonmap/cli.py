@@ -12,15 +12,17 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
+from anonmap import suite
 from anonmap.apis.syscall import build as observer
 from anonmap.expect.profiles import ProfileError, find_profile, profile_paths
 from anonmap.files.atomic import Staged
+from anonmap.host import installation
 from anonmap.host.probe import describe, probe
 from anonmap.reporting import atlas, diff, documented, draft, html, markdown
 from anonmap.reporting.expected import WorkflowError, from_workflow
@@ -122,20 +124,49 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def _profiles_dir(given: Path | None) -> Path:
-    """Where platform names are looked up: --profiles, else platforms/ here, else the profiles
-    installed with anonmap."""
-    if given is not None:
-        return given
-    here = Path("platforms")
-    return here if here.is_dir() else Path(str(resources.files("anonmap").joinpath("platforms")))
+    """Where platform names are looked up: --profiles, else the profiles installed with anonmap
+    (never a platforms/ folder that happens to be in the current directory)."""
+    return given if given is not None else installation.profiles()
+
+
+def _exists(text: str) -> bool:
+    """Whether ``text`` names a file; a name no file system could hold (too long, a NUL) does not."""
+    try:
+        os.stat(text)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _side(text: str, args: argparse.Namespace, release: str | None, arch: str | None) -> Run:
     """A results file, or a platform's name for what its profile documents."""
-    if Path(text).exists() or "/" in text or text.endswith(".json"):
+    if _exists(text) or "/" in text or text.endswith(".json"):
         return _single(Path(text))
     target = documented.Target(release or documented.NEWEST, arch or "x86_64")
     return documented.platform(text, _profiles_dir(args.profiles), target)
+
+
+#: A release as profile conditions compare it: dotted numbers (FreeBSD's osrel 1403000, Linux's
+#: 6.1, macOS's 15.0), and a suffix such as -RELEASE; bounded, as no release is longer.
+_RELEASE = re.compile(r"\d{1,20}(?:\.\d{1,20}){0,7}(?:[-+_~][A-Za-z0-9._+~-]{0,40})?")
+#: An architecture as the probe names it: x86_64, aarch64, riscv64, ppc64le, mips64el.
+_ARCH = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def _release(text: str) -> str:
+    if not _RELEASE.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"expected a release such as 14.3 or 1403000 (at most 8 dotted numbers, then an optional -SUFFIX), got {text[:60]!r}"
+        )
+    return text
+
+
+def _arch(text: str) -> str:
+    if not _ARCH.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"expected an architecture as the probe names it, such as x86_64 or aarch64, got {text[:60]!r}"
+        )
+    return text
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -147,9 +178,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     try:
-        findings = scan.scan(args.paths)
+        scanned = scan.scan(args.paths)
     except scan.ScanError as error:
         raise InputError(str(error)) from error
+    for note in scanned.skipped:
+        print(f"anonmap: {note}", file=sys.stderr)
+    findings = scanned.findings
     directory = _profiles_dir(args.profiles)
     names = args.targets.split(",") if args.targets else [p.stem for p in profile_paths(directory)]
     targets = [documented.platform(name, directory, documented.Target()) for name in names]
@@ -237,6 +271,13 @@ def cmd_observer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    extra = list(args.pytest_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    return suite.run_installed(args.results, extra)
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
     info = probe()
     sys.stdout.write(
@@ -273,7 +314,20 @@ def _add_observer(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="anonmap", description=__doc__.splitlines()[0])
+    top.add_argument("--version", action="version", version=f"anonmap {installation.VERSION}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    running = commands.add_parser(
+        "run",
+        help="run the whole suite on this machine from the installed package (exit status: pytest's)",
+        description="Run every check on this machine with the installed catalogue, profiles and "
+        "checks, and write results/anonmap-<os>-<arch>.json. Arguments after -- go to pytest.",
+    )
+    running.add_argument(
+        "--results", default="results/", metavar="PATH", help="a directory (ending in /) or a file (default: results/)"
+    )
+    running.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST-ARGS")
+    running.set_defaults(run=cmd_run)
 
     report = commands.add_parser("report", help="a Markdown (and HTML) report of one results file")
     report.add_argument("results", type=Path, metavar="RESULTS")
@@ -320,16 +374,18 @@ def parser() -> argparse.ArgumentParser:
         "--profiles",
         type=Path,
         metavar="DIR",
-        help="where platform names are looked up (default: ./platforms, else the installed profiles)",
+        help="where platform names are looked up (default: the profiles installed with anonmap)",
     )
     for side in ("a", "b"):
         compare.add_argument(
             f"--{side}-release",
+            type=_release,
             metavar="VERSION",
             help=f"the release of {side.upper()}'s platform to read its profile for (default: the newest documented)",
         )
         compare.add_argument(
             f"--{side}-arch",
+            type=_arch,
             metavar="ARCH",
             help=f"{side.upper()}'s architecture, as the probe names it (default: x86_64)",
         )
@@ -423,8 +479,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with contextlib.redirect_stdout(printed):
             status: int = args.run(args)
+        text = printed.getvalue()
+        if text and sys.stdout is None:
+            # Python leaves sys.stdout None when started with descriptor 1 closed: known before
+            # any output is put in place, so a failure leaves them all as they were.
+            raise OutputError("stdout: cannot be written: it is closed")
         _commit()
-        _print(printed.getvalue())
+        if text:
+            _print(text)
     except InputError as error:
         print(f"anonmap: {error}", file=sys.stderr)
         return EXIT_INPUT

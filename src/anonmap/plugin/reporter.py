@@ -70,6 +70,9 @@ class Reporter:
             return self.interrupted
         # xdist's controller collects nothing itself; its workers' collections are what ran.
         expected = self.collected or int(getattr(session, "testscollected", 0) or 0)
+        if expected == 0 and not self.state.records:
+            # Nothing checked is no result: an installed anonmap runs its checks with `anonmap run`.
+            return "no case was collected: the suite's checks were not found, or every case was deselected"
         missing = expected - len(self.state.records)
         return f"{missing} of {expected} collected case(s) left no record" if missing > 0 else ""
 

@@ -20,7 +20,7 @@ from anonmap.apis.syscall.observations import Observations, ObservationsError, l
 from anonmap.expect import catalogue
 from anonmap.expect.emulation import Emulation, load_emulation
 from anonmap.expect.profiles import Profile, ProfileError, find_profile
-from anonmap.host import headroom
+from anonmap.host import headroom, installation
 from anonmap.host.probe import RunInfo, probe
 from anonmap.plugin.options import Options
 from anonmap.results.records import Record
@@ -102,7 +102,7 @@ def start(config: pytest.Config, options: Options) -> State:
     serial_note = _serial_if_threads_refused(config)
     found = _observations(options.observations)
     info = probe() if found is None else found.run_info()
-    directory = Path(options.profiles or config.rootpath / "platforms")
+    directory = Path(options.profiles) if options.profiles else installation.profiles()
     manifest = options.emulated_by
     try:
         emulation = load_emulation(Path(manifest)) if manifest else None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from anonmap.expect.catalogue import behaviours
-from anonmap.host.release import VERSION
+from anonmap.host.installation import VERSION
 from anonmap.reporting.runs import Run
 from anonmap.scan.hazards import RULES, Finding
 
