@@ -286,6 +286,23 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    running = commands.add_parser(
+        "run",
+        help="run the whole suite on this machine from the installed package (exit status: pytest's)",
+        description="Run every check on this machine with the installed catalogue, profiles and "
+        "checks, and write results/anonmap-<os>-<arch>.json. Arguments after -- go to pytest.",
+    )
+    running.add_argument(
+        "--results",
+        default="results/",
+        metavar="PATH",
+        help="a directory (ending in /) or a file (default: results/)",
+    )
+    running.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST-ARGS")
+    running.set_defaults(run=cmd_run)
+
+
 def _add_observer(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     building = commands.add_parser(
         "observer",
@@ -317,17 +334,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"anonmap {installation.VERSION}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    running = commands.add_parser(
-        "run",
-        help="run the whole suite on this machine from the installed package (exit status: pytest's)",
-        description="Run every check on this machine with the installed catalogue, profiles and "
-        "checks, and write results/anonmap-<os>-<arch>.json. Arguments after -- go to pytest.",
-    )
-    running.add_argument(
-        "--results", default="results/", metavar="PATH", help="a directory (ending in /) or a file (default: results/)"
-    )
-    running.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST-ARGS")
-    running.set_defaults(run=cmd_run)
+    _add_run(commands)
 
     report = commands.add_parser("report", help="a Markdown (and HTML) report of one results file")
     report.add_argument("results", type=Path, metavar="RESULTS")
