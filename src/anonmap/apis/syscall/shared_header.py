@@ -16,72 +16,69 @@ from anonmap.host.probe import Capability
 OS_MACROS = {"linux": "__linux__", "freebsd": "__FreeBSD__", "netbsd": "__NetBSD__"}
 ARCH_MACROS = {"x86_64": "__x86_64__", "aarch64": "__aarch64__"}
 
-#: Numbers the checks share, by the name cases.h gives them (OBS_<name>).
-NUMBERS = {
-    "FILE_BYTE": shared_values.FILE_BYTE,
-    "FILE_PAGES": shared_values.FILE_PAGES,
-    "PLACED_FD": shared_values.PLACED_FD,
-    "HUGE_FD": shared_values.HUGE_FD,
-    "SAW_AFTER": shared_values.SAW_AFTER,
-    "SAW_BEFORE": shared_values.SAW_BEFORE,
-    "SAW_OTHER": shared_values.SAW_OTHER,
-    "SAW_ZERO": shared_values.SAW_ZERO,
-    "MADVISE_BYTE": shared_values.MADVISE_BYTE,
-    "TOUCH_BYTE": shared_values.TOUCH_BYTE,
-    "ALIGNMENT": shared_values.ALIGNMENT,
-    "STACK_PAGES": shared_values.STACK_PAGES,
-    "COMMIT_PAGES": shared_values.COMMIT_PAGES,
-    "DATA_LIMIT": shared_values.DATA_LIMIT,
-    "EMULATED_MOST": shared_values.EMULATED_MOST,
-    "RETURNED": shared_values.RETURNED,
-}
+#: The names in shared_values of the numbers the checks share; cases.h calls each OBS_<name>.
+NUMBERS = (
+    "FILE_BYTE",
+    "FILE_PAGES",
+    "PLACED_FD",
+    "HUGE_FD",
+    "SAW_AFTER",
+    "SAW_BEFORE",
+    "SAW_OTHER",
+    "SAW_ZERO",
+    "MADVISE_BYTE",
+    "TOUCH_BYTE",
+    "ALIGNMENT",
+    "STACK_PAGES",
+    "COMMIT_PAGES",
+    "DATA_LIMIT",
+    "EMULATED_MOST",
+    "RETURNED",
+)
 
 #: Byte strings the checks write and compare, each with its length (OBS_<name>_SIZE).
-BYTES = {
-    "BEFORE_FORK": shared_values.BEFORE_FORK,
-    "AFTER_FORK": shared_values.AFTER_FORK,
-    "FIRST": shared_values.FIRST,
-    "EXISTING": shared_values.EXISTING,
-}
+BYTES = ("BEFORE_FORK", "AFTER_FORK", "FIRST", "EXISTING")
+
+#: Texts of shared_values the checks report.
+TEXTS = (
+    "ADVICE_PREFIX",
+    "PLACEMENT_EMULATED",
+    "TERABYTES_EMULATED",
+    "PLACED_FD_REFUSED",
+    "NO_REGULAR_FILE",
+    "NO_DEV_ZERO",
+    "NO_FORK",
+    "CHILD_SIGNALLED",
+)
+
+#: Texts of the probe, which the observer reports too.
+PROBE_TEXTS = (
+    "FORK_WORKS",
+    "FORK_FAILED",
+    "FORK_UNCLEAN",
+    "DEV_ZERO_WORKS",
+    "DEV_ZERO_NOT_RW",
+    "DEV_ZERO_NOT_ZERO",
+    "EXEC_MEMORY_WORKS",
+    "LINUX_SETTINGS",
+)
+
+#: Texts of shared_values with one field, written as the parts before and after it
+#: (OBS_<name>_BEFORE, _AFTER).
+TEMPLATES = {"EMULATOR_ANSWERS": "what", "ADVICE_EMULATED": "advice", "UNDEFINED_NAME": "name"}
 
 
-def _tag(capability: Capability) -> str:
-    return probe.tagged("", capability)
+def _probe_texts() -> dict[str, str]:
+    texts: dict[str, str] = {name: getattr(probe, name) for name in PROBE_TEXTS}
+    texts["MDWE_REFUSES"] = probe.tagged(probe.MDWE_REFUSES, Capability.EXEC_MEMORY)
+    texts["SELINUX_DENIES"] = probe.tagged(probe.SELINUX_DENIES, Capability.EXEC_MEMORY)
+    texts["TAG_FORK"] = probe.tagged("", Capability.FORK)
+    texts["TAG_DEV_ZERO"] = probe.tagged("", Capability.DEV_ZERO)
+    return texts
 
-
-#: Texts the checks and the probe report.
-TEXTS = {
-    "ADVICE_PREFIX": shared_values.ADVICE_PREFIX,
-    "PLACEMENT_EMULATED": shared_values.PLACEMENT_EMULATED,
-    "TERABYTES_EMULATED": shared_values.TERABYTES_EMULATED,
-    "PLACED_FD_REFUSED": shared_values.PLACED_FD_REFUSED,
-    "NO_REGULAR_FILE": shared_values.NO_REGULAR_FILE,
-    "NO_DEV_ZERO": shared_values.NO_DEV_ZERO,
-    "NO_FORK": shared_values.NO_FORK,
-    "CHILD_SIGNALLED": shared_values.CHILD_SIGNALLED,
-    "FORK_WORKS": probe.FORK_WORKS,
-    "FORK_FAILED": probe.FORK_FAILED,
-    "FORK_UNCLEAN": probe.FORK_UNCLEAN,
-    "DEV_ZERO_WORKS": probe.DEV_ZERO_WORKS,
-    "DEV_ZERO_NOT_RW": probe.DEV_ZERO_NOT_RW,
-    "DEV_ZERO_NOT_ZERO": probe.DEV_ZERO_NOT_ZERO,
-    "EXEC_MEMORY_WORKS": probe.EXEC_MEMORY_WORKS,
-    "MDWE_REFUSES": probe.tagged(probe.MDWE_REFUSES, Capability.EXEC_MEMORY),
-    "SELINUX_DENIES": probe.tagged(probe.SELINUX_DENIES, Capability.EXEC_MEMORY),
-    "LINUX_SETTINGS": probe.LINUX_SETTINGS,
-    "TAG_FORK": _tag(Capability.FORK),
-    "TAG_DEV_ZERO": _tag(Capability.DEV_ZERO),
-}
-
-#: Texts with one field, written as the parts before and after it (OBS_<name>_BEFORE, _AFTER).
-TEMPLATES = {
-    "EMULATOR_ANSWERS": (shared_values.EMULATOR_ANSWERS, "what"),
-    "ADVICE_EMULATED": (shared_values.ADVICE_EMULATED, "advice"),
-    "UNDEFINED_NAME": (shared_values.UNDEFINED_NAME, "name"),
-}
 
 #: Lengths and offsets by catalogue value, in pages and bytes: the C table obs_span_<parameter>.
-SPANS = {"size": shared_values.LENGTHS, "offset": shared_values.OFFSETS}
+SPANS = {"size": "LENGTHS", "offset": "OFFSETS"}
 
 
 def c_string(data: bytes | str) -> str:
@@ -112,13 +109,16 @@ def defines(glossary: Mapping[str, catalogue.Parameter], names: Sequence[str]) -
     ``glossary`` describes each."""
     # Past an int, unsigned long: a 64 GiB limit must not wrap.
     lines = [
-        f"#define OBS_{name} {value}{'UL' if value > 0x7FFFFFFF else ''}" for name, value in NUMBERS.items()
+        f"#define OBS_{name} {value}{'UL' if value > 0x7FFFFFFF else ''}"
+        for name, value in ((name, getattr(shared_values, name)) for name in NUMBERS)
     ]
-    for name, data in BYTES.items():
+    for name in BYTES:
+        data = getattr(shared_values, name)
         lines += [f"#define OBS_{name} {c_string(data)}", f"#define OBS_{name}_SIZE {len(data)}"]
-    lines += [f"#define OBS_{name} {c_string(text)}" for name, text in TEXTS.items()]
-    for name, (template, field) in TEMPLATES.items():
-        before, after = template.split("{" + field + "}")
+    texts = {name: getattr(shared_values, name) for name in TEXTS} | _probe_texts()
+    lines += [f"#define OBS_{name} {c_string(text)}" for name, text in texts.items()]
+    for name, field in TEMPLATES.items():
+        before, after = getattr(shared_values, name).split("{" + field + "}")
         lines += [
             f"#define OBS_{name}_BEFORE {c_string(before)}",
             f"#define OBS_{name}_AFTER {c_string(after)}",
@@ -132,10 +132,9 @@ def defines(glossary: Mapping[str, catalogue.Parameter], names: Sequence[str]) -
             "#endif",
         ]
     lines += [*_settings(), "struct obs_span { unsigned long pages, bytes; };"]
-    for parameter, spans in SPANS.items():
-        rows = ", ".join(
-            f"{{{s.pages}, {s.bytes}}}" for s in _by_value(glossary[parameter], parameter, spans)
-        )
+    for parameter, table in SPANS.items():
+        spans = _by_value(glossary[parameter], table, getattr(shared_values, table))
+        rows = ", ".join(f"{{{span.pages}, {span.bytes}}}" for span in spans)
         lines.append(f"static const struct obs_span obs_span_{parameter}[] = {{{rows}}};")
     sizes = _by_value(glossary["reservation"], "reservation sizes", shared_values.RESERVATION_SIZES)
     lines.append(
