@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import pytest
 
 from anonmap.expect.catalogue import behaviours, cases
 from anonmap.expect.profiles import (
+    Expectation,
+    Profile,
     ProfileError,
     find_profile,
     load_profile,
@@ -16,6 +19,7 @@ from anonmap.expect.profiles import (
     profile_paths,
     uncovered,
 )
+from anonmap.host.probe import RunInfo
 from selftests.helpers import REPO, complete_profile, run_info
 
 
@@ -256,3 +260,82 @@ def test_an_unknown_unavailable_api_names_file_line_and_key(profiles_dir: Path) 
     )
     (problem,) = _problems(_write(profiles_dir, text))
     assert problem.startswith(f"{profiles_dir / 'testos.toml'}:") and "'sycall' is not an api" in problem
+
+
+# gVisor reports a fixed kernel release whatever it implements (4.4.0 at release-20221219.0,
+# 4.19.0-gvisor later): what it does must be decided by `compat = "gvisor"`, never by that.
+GVISOR_RELEASES = ("2.2.0", "2.6.11", "4.4.0", "4.19.0-gvisor", "6.12.0", "99.0")
+
+
+@functools.cache
+def _this_host() -> RunInfo:
+    return run_info()
+
+
+def _linux_run(release: str, compat: tuple[str, ...]) -> RunInfo:
+    """A Linux x86-64 glibc run (this host's probe, once) reporting ``release``."""
+    return dataclasses.replace(
+        _this_host(),
+        os="linux",
+        arch="x86_64",
+        libc="glibc",
+        libc_version="2.36",
+        release=release,
+        kernel=release,
+        compat=compat,
+        settings={"vm.overcommit_memory": "0"},
+    )
+
+
+def _linux_profile() -> Profile:
+    return dataclasses.replace(
+        load_profile(REPO / "platforms" / "linux.toml"), shared=load_shared(REPO / "platforms")
+    )
+
+
+def _is_gvisor(entry: Expectation | None) -> bool:
+    """Whether ``entry`` is limited to runs under gVisor."""
+    compat = {} if entry is None else entry.when.get("compat", [])
+    return "gvisor" in (compat if isinstance(compat, list) else [compat])
+
+
+def test_gvisor_entries_are_limited_by_compat_alone() -> None:
+    gvisor = [e for e in _linux_profile().expectations if _is_gvisor(e)]
+    assert gvisor, "platforms/linux.toml has no entry under when = { compat = 'gvisor' }"
+    for entry in gvisor:
+        assert dict(entry.when) == {"compat": "gvisor"}, f"linux.toml:{entry.line}: {entry.when}"
+        assert any("gvisor" in cite for cite in entry.cite), (
+            f"linux.toml:{entry.line}: cites no gVisor source"
+        )
+
+
+def test_gvisor_outcomes_never_depend_on_the_release_gvisor_reports() -> None:
+    profile = _linux_profile()
+    used: set[int] = set()
+    for behaviour in behaviours().values():
+        for case in behaviour.cases:
+            chosen = {
+                r: profile.expectation(case, _linux_run(r, ("gvisor", "container"))) for r in GVISOR_RELEASES
+            }
+            lines = {r: None if e is None else e.line for r, e in chosen.items()}
+            assert len(set(lines.values())) == 1, (
+                f"{behaviour.id}[{case.id}] under gVisor is decided by the kernel release: entries by release {lines}"
+            )
+            entry = chosen["4.4.0"]
+            if _is_gvisor(entry):
+                assert entry is not None
+                used.add(entry.line)
+    unused = {e.line for e in profile.expectations if _is_gvisor(e)} - used
+    assert not unused, (
+        f"gVisor entries that decide no case (shadowed by a more specific one): lines {sorted(unused)}"
+    )
+
+
+@pytest.mark.parametrize("compat", [(), ("container",), ("wsl2",), ("qemu-user",)])
+def test_gvisor_entries_are_never_selected_without_gvisor(compat: tuple[str, ...]) -> None:
+    profile = _linux_profile()
+    for behaviour in behaviours().values():
+        for case in behaviour.cases:
+            for release in GVISOR_RELEASES:
+                entry = profile.expectation(case, _linux_run(release, compat))
+                assert not _is_gvisor(entry), f"{behaviour.id}[{case.id}] on {release} {compat}: {entry}"
