@@ -147,6 +147,13 @@ def _read_text(path: str) -> str:
         return ""
 
 
+def _x86_cpuinfo(text: str) -> bool:
+    """Whether /proc/cpuinfo is an x86 kernel's: its show_cpuinfo() (arch/x86/kernel/cpu/proc.c)
+    prints "vendor_id" and "cpu family". A vendor_id alone is not x86: a real s390x kernel
+    prints "vendor_id       : IBM/S390" (arch/s390/kernel/processor.c show_cpu_summary())."""
+    return all(re.search(rf"^{key}\s*:", text, re.MULTILINE) for key in ("vendor_id", "cpu family"))
+
+
 def _compat_layers(os_name: str, uname: os.uname_result, arch: str) -> tuple[str, ...]:
     """Layers between us and a real kernel of this platform. Heuristic, and optional data."""
     found: list[str] = []
@@ -159,7 +166,7 @@ def _compat_layers(os_name: str, uname: os.uname_result, arch: str) -> tuple[str
             "#1 SMP Sun Jan 10 15:06:54 PST 2016"  # the fixed version string gVisor reports
         ):
             found.append("gvisor")
-        if arch not in ("x86_64", "i386", "i686") and "vendor_id" in _read_text("/proc/cpuinfo"):
+        if arch not in ("x86_64", "i386", "i686") and _x86_cpuinfo(_read_text("/proc/cpuinfo")):
             # An x86 host's cpuinfo under a non-x86 uname: qemu-user passed the host's through.
             found.append("qemu-user")
         # systemd and podman spell the variable lower-case.
