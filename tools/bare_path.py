@@ -2,7 +2,7 @@
 
     PATH="$(python3 tools/bare_path.py DIR)" python3 -m tox -e selftest,lint
 
-DIR is filled with links to every program on PATH except clang, lld, musl-gcc, Chromium and qemu,
+DIR is filled with links to every program on PATH except clang, lld, musl-gcc, Chromium, qemu and runsc,
 so the README's commands can be tried, on a machine that has those, as on one with only
 Python, pip and gcc. Whatever the project does without them must be skipped with the reason,
 never failed.
@@ -27,6 +27,7 @@ OPTIONAL = (
     "chromium*",
     "chromedriver",
     "qemu-*",
+    "runsc",
 )
 
 
