@@ -35,9 +35,12 @@ from typing import Any
 import pytest
 
 from anonmap import cli
-from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, main
+from anonmap.apis.syscall import observations
+from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT, EXIT_MISSING, EXIT_OUTPUT, EXIT_USAGE, main
+from anonmap.reporting import documented
 from anonmap.reporting.runs import MERGED_SCHEMA
-from selftests.helpers import write_results
+from selftests import hostile_inputs
+from selftests.helpers import run_suite, write_results
 
 SEED = 20261127
 
@@ -96,6 +99,31 @@ ACCEPTED: dict[str, set[str]] = {
     "emulation.persona": _TEXT,
     "emulation.platform": _TEXT,
     "emulation.description": _FREE,
+    **{f"run_info.{key}": _ONE_LINE for key in ("kernel", "binary_abi", "libc", "libc_version", "python")},
+    "run_info.page_size": set(),
+    "run_info.rlimit_as": {"null"},
+    "run_info.rlimit_data": {"null"},
+    "run_info.capabilities": {"object"},
+    "run_info.compilers": {"object"},
+    "run_info.settings": {"object"},
+    "run_info.capabilities.fork.available": {"true"},
+    "run_info.capabilities.fork.detail": _FREE,
+    "run_info.compilers.cc": _ONE_LINE,
+    "run_info.settings.vm.overcommit_memory": _ONE_LINE,
+}
+#: What the probe writes beyond the identity: each key is fuzzed in a run that has them all.
+PROBED = {
+    "kernel": "6.1.0",
+    "binary_abi": "",
+    "libc": "glibc",
+    "libc_version": "2.36",
+    "python": "3.11.2",
+    "page_size": 4096,
+    "rlimit_as": None,
+    "rlimit_data": 1 << 30,
+    "capabilities": {"fork": {"available": True, "detail": "fork() works"}},
+    "compilers": {"cc": "/usr/bin/cc"},
+    "settings": {"vm.overcommit_memory": "0"},
 }
 RECORD_FIELDS = (
     "nodeid",
@@ -171,6 +199,17 @@ def _replacements(base: dict[str, Any], emulated: dict[str, Any], rng: random.Ra
     places += [
         (emulated, ("emulation", key), f"emulation.{key}", (f"emulation.{key}",))
         for key in ("persona", "platform", "description")
+    ]
+    probed = _set(base, ("run_info",), {**base["run_info"], **PROBED})
+    inner = [(key,) for key in PROBED] + [
+        ("capabilities", "fork", "available"),
+        ("capabilities", "fork", "detail"),
+        ("compilers", "cc"),
+        ("settings", "vm.overcommit_memory"),
+    ]
+    places += [
+        (probed, ("run_info", *path), f"run_info.{'.'.join(path)}", (f"run_info.{path[0]}",))
+        for path in inner
     ]
     for document, path, place, mentions in places:
         for junk, value in JUNK.items():
@@ -648,3 +687,238 @@ def test_as_root_dev_null_and_dev_stdout_stay_what_they_are(sources: tuple[Path,
     written, null, stdout = done.stdout.split("\n")[:3]
     assert int(written) > 1000
     assert (null, stdout) == ("character special file", "symbolic link")
+
+
+def _refused(done: Done, statuses: set[int], path: Path | str) -> str:
+    """What is wrong with a refusal of ``path`` (a traceback, more than one line, a status not
+    documented for it); empty when nothing is."""
+    if done.status not in statuses:
+        return f"status {done.status}, not one of {sorted(statuses)}: {done.stderr!r}"
+    if "Traceback" in done.stderr + done.stdout:
+        return f"a traceback: {done.stderr!r}"
+    if done.status == EXIT_USAGE:
+        # argparse prints its usage, then one line of error.
+        last = done.stderr.splitlines()[-1:]
+        return "" if last and ": error: " in last[0] else f"no error line: {done.stderr!r}"
+    lines = done.stderr.splitlines()
+    if len(lines) != 1 or not lines[0].startswith("anonmap: ") or str(path) not in lines[0]:
+        return f"not one line naming {path}: {done.stderr!r}"
+    return ""
+
+
+def _outputs_after(outputs: Outputs, status: int, written: set[int]) -> str:
+    """Outputs are written only by a status in ``written``; every other leaves them untouched."""
+    if status not in written and not outputs.untouched():
+        return f"outputs touched: {sorted(p.name for p in outputs.directory.iterdir())}"
+    outputs.reset()
+    return ""
+
+
+def test_hostile_workflows_are_one_line_with_the_input_status(
+    sources: tuple[Path, Path], tmp_path: Path
+) -> None:
+    pytest.importorskip("yaml", reason="unsupported: reading a workflow needs PyYAML (anonmap[ci])")
+    good, _ = sources
+    outputs = Outputs(tmp_path / "out")
+    workflow = tmp_path / "ci.yml"
+    failures = []
+    for name, data, valid in hostile_inputs.workflows(random.Random(SEED)):
+        workflow.write_bytes(data)
+        argv = ["merge", str(good), "--expect-from", str(workflow)]
+        argv += ["--json", f"{outputs.directory}/merged.json", "--markdown", str(outputs.kept)]
+        started = time.monotonic()
+        done = _main(argv)
+        statuses = {EXIT_MISSING} if valid else {EXIT_INPUT} if valid is False else {EXIT_INPUT, EXIT_MISSING}
+        problem = "" if done.status == EXIT_MISSING else _refused(done, statuses, workflow)
+        problem = problem or _outputs_after(outputs, done.status, {EXIT_MISSING})
+        if done.status not in statuses:
+            problem = problem or f"status {done.status}"
+        if time.monotonic() - started > 5:
+            problem = problem or f"took {time.monotonic() - started:.1f} s"
+        if problem:
+            failures.append(f"{name}: {problem}")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:30])
+    merged = _main(["merge", str(good), "--expect-from", str(_valid_workflow(tmp_path))])
+    assert all(f"**{label}**" in merged.stdout for label in hostile_inputs.WORKFLOW_PLATFORMS)
+
+
+def _valid_workflow(tmp_path: Path) -> Path:
+    path = tmp_path / "valid.yml"
+    path.write_bytes(next(hostile_inputs.workflows(random.Random(SEED)))[1])
+    return path
+
+
+def test_workflows_that_are_no_regular_file_are_refused_unread(
+    sources: tuple[Path, Path], tmp_path: Path
+) -> None:
+    pytest.importorskip("yaml", reason="unsupported: reading a workflow needs PyYAML (anonmap[ci])")
+    good, _ = sources
+    fifo = tmp_path / "ci.fifo"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.yml"
+    with huge.open("wb") as stream:
+        stream.truncate(1 << 30)
+    for path in (fifo, huge, Path("/dev/zero"), tmp_path, tmp_path / "missing.yml"):
+        started = time.monotonic()
+        problem = _refused(_main(["merge", str(good), "--expect-from", str(path)]), {EXIT_INPUT}, path)
+        assert not problem and time.monotonic() - started < 2, (path, problem)
+
+
+def test_observations_files_are_judged_or_refused_in_one_line(tmp_path: Path) -> None:
+    failures = []
+    for name, data, valid in hostile_inputs.observations(random.Random(SEED)):
+        path = tmp_path / "observations.jsonl"
+        path.write_bytes(data)
+        try:
+            observations.load(path)
+            problem = "accepted" if valid is False else ""
+        except observations.ObservationsError as error:
+            message = str(error)
+            problem = "refused" if valid else ""
+            if "\n" in message or not message.startswith(str(path)):
+                problem = f"not one line naming the file: {message!r}"
+        except Exception as error:  # noqa: BLE001 - what the suite would show as INTERNALERROR
+            problem = f"a traceback: {error!r}"
+        if problem:
+            failures.append(f"{name}: {problem}")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:30])
+
+
+def test_hostile_sources_scan_or_are_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("tree_sitter", reason="unsupported: scan needs tree-sitter (anonmap[scan])")
+    # Reading the target's profile is most of what one scan costs; what varies here is the source.
+    monkeypatch.setattr(documented, "platform", functools.cache(documented.platform))
+    outputs = Outputs(tmp_path / "out")
+    source = tmp_path / "source.c"
+    failures = []
+    for name, data in hostile_inputs.sources(random.Random(SEED)):
+        source.write_bytes(data)
+        started = time.monotonic()
+        done = _main(
+            ["scan", str(source), "--targets", "linux", "--output", f"{outputs.directory}/scan.json"]
+        )
+        if done.status in (0, EXIT_DIFFERENT):
+            problem = "" if not done.stderr else f"wrote to stderr: {done.stderr!r}"
+        else:
+            problem = _refused(done, {EXIT_INPUT}, source)
+        problem = problem or _outputs_after(outputs, done.status, {0, EXIT_DIFFERENT})
+        if time.monotonic() - started > 10:
+            problem = problem or f"took {time.monotonic() - started:.1f} s"
+        if problem:
+            failures.append(f"{name}: {problem}")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:30])
+
+
+def test_scan_skips_what_a_directory_holds_but_cannot_be_scanned(tmp_path: Path) -> None:
+    pytest.importorskip("tree_sitter", reason="unsupported: scan needs tree-sitter (anonmap[scan])")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "blob.c").write_bytes(b"\x7fELF\0\0\0")
+    (tree / "code.c").write_bytes(hostile_inputs.SOURCE)
+    done = _main(["scan", str(tree), "--targets", "linux"])
+    assert done.status == EXIT_DIFFERENT and "code.c" in done.stdout, done
+    (note,) = done.stderr.splitlines()
+    assert note.startswith(f"anonmap: {tree / 'blob.c'}: a binary file") and note.endswith("skipped")
+    fifo = tmp_path / "source.c"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        assert not _refused(_main(["scan", str(path)]), {EXIT_INPUT}, path)
+
+
+def test_names_releases_and_architectures_are_checked_before_use(
+    sources: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source = tmp_path / "source.c"
+    source.write_bytes(hostile_inputs.SOURCE)
+    outputs = Outputs(tmp_path / "out")
+    failures = []
+    for name, given, statuses in hostile_inputs.arguments(random.Random(SEED)):
+        argv = [
+            str(source) if a == "SOURCE" else f"{outputs.directory}/atlas" if a == "OUT" else a for a in given
+        ]
+        done = _main(argv)
+        problem = ""
+        if done.status not in statuses:
+            problem = f"status {done.status}, not one of {sorted(statuses)}: {done.stderr[-200:]!r}"
+        elif done.status in (EXIT_USAGE, EXIT_INPUT):
+            lines = done.stderr.splitlines()
+            one = lines[-1:] if done.status == EXIT_USAGE else lines
+            if "Traceback" in done.stderr or len(one) != 1:
+                problem = f"not one line: {done.stderr!r}"
+        problem = problem or _outputs_after(outputs, done.status, {0, EXIT_DIFFERENT})
+        if problem:
+            failures.append(f"{name}: {problem}")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:30])
+
+
+def _closed_stdout(argv: Sequence[str]) -> Done:
+    """``anonmap`` in a fresh process started with descriptor 1 closed."""
+    done = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "anonmap", *argv],
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return Done(done.returncode, "", done.stderr)
+
+
+def test_a_closed_stdout_is_an_output_error_of_one_line(sources: tuple[Path, Path], tmp_path: Path) -> None:
+    good, other = sources
+    out = tmp_path / "report.md"
+    commands = [
+        ["report", str(good)],
+        ["merge", str(good), str(other)],
+        ["diff", "linux", "freebsd"],
+        ["profile", "draft", str(good)],
+        ["probe"],
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ran = list(pool.map(_closed_stdout, [*commands, ["report", str(good), "--markdown", str(out)]]))
+    for argv, done in zip(commands, ran[:-1], strict=True):
+        problem = _refused(done, {EXIT_OUTPUT}, "stdout")
+        assert not problem, (argv, problem)
+    assert ran[-1].status == 0 and not ran[-1].stderr and out.read_text().startswith("#")
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="unsupported: observations are judged on Linux here")
+def test_the_suite_refuses_hostile_options_in_one_usage_line(tmp_path: Path) -> None:
+    chosen = {
+        "observations: a Linux observer calling itself FreeBSD",
+        "observations: 5000 digits",
+        "observations: deep nesting",
+        "observations: a sysname of 300 characters",
+    }
+    runs = []
+    for name, data, _ in hostile_inputs.observations(random.Random(SEED)):
+        if name in chosen:
+            path = tmp_path / f"{len(runs)}.jsonl"
+            path.write_bytes(data)
+            runs.append([f"--anonmap-observations={path}"])
+    runs += [["--anonmap-platform=" + "x" * 300], ["--anonmap-time-limit=" + "9" * 5000]]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        done = list(pool.map(lambda args: run_suite(tmp_path / str(hash(args[0])), ["-n", "0", *args]), runs))
+    for args, run in zip(runs, done, strict=True):
+        assert run.returncode == pytest.ExitCode.USAGE_ERROR and run.results is None, (
+            args,
+            run.output[-500:],
+        )
+        assert "INTERNALERROR" not in run.output and "Traceback" not in run.output, run.output[-2000:]
+        errors = [line for line in run.output.splitlines() if line.startswith(("ERROR:", "anonmap:"))]
+        assert errors, run.output[-500:]
+
+
+def test_the_fuzzer_holds_at_least_2000_inputs(sources: tuple[Path, Path]) -> None:
+    good, other = sources
+    rng = random.Random(SEED)
+    counted = {
+        "results files": len(mutants(json.loads(good.read_text()), json.loads(other.read_text()))),
+        "workflows": len(list(hostile_inputs.workflows(rng))),
+        "observations files": len(list(hostile_inputs.observations(rng))),
+        "C sources": len(list(hostile_inputs.sources(rng))),
+        "arguments": len(list(hostile_inputs.arguments(rng))),
+    }
+    assert sum(counted.values()) >= 2000, counted

@@ -148,7 +148,7 @@ def _side(text: str, args: argparse.Namespace, release: str | None, arch: str | 
 
 #: A release as profile conditions compare it: dotted numbers (FreeBSD's osrel 1403000, Linux's
 #: 6.1, macOS's 15.0), and a suffix such as -RELEASE; bounded, as no release is longer.
-_RELEASE = re.compile(r"\d{1,20}(?:\.\d{1,20}){0,7}(?:[-+_~][A-Za-z0-9._+~-]{0,40})?")
+_RELEASE = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20}){0,7}(?:[-+_~][A-Za-z0-9._+~-]{0,40})?")
 #: An architecture as the probe names it: x86_64, aarch64, riscv64, ppc64le, mips64el.
 _ARCH = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
@@ -478,6 +478,14 @@ def _print(text: str) -> None:
         raise _cannot_write("stdout", error) from error
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _one_line(message: str) -> str:
+    """An error as one line: a path or name it quotes may hold a line break (a file name may)."""
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # The command's stdout is held back too: printed only when everything else succeeded, and
@@ -495,10 +503,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if text:
             _print(text)
     except InputError as error:
-        print(f"anonmap: {error}", file=sys.stderr)
+        print(f"anonmap: {_one_line(str(error))}", file=sys.stderr)
         return EXIT_INPUT
     except OutputError as error:
-        print(f"anonmap: {error}", file=sys.stderr)
+        print(f"anonmap: {_one_line(str(error))}", file=sys.stderr)
         return EXIT_OUTPUT
     finally:
         for staged in _staged:

@@ -425,17 +425,26 @@ def _ties(profile: Profile) -> list[str]:
     return problems
 
 
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; a name built from what a file or option said (an os name of
+    hundreds of characters, a NUL) may be one no file system can hold, and is then none."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def find_profile(directory: Path, info: RunInfo, name: str | None = None) -> Profile | None:
     """The profile named ``name``, or else ``<os>.toml`` for this run's os (None if absent),
     with the shared facts beside it."""
     if name is not None:
         path = directory / f"{name}.toml"
-        if not path.is_file():
+        if not _is_file(path):
             available = ", ".join(p.stem for p in profile_paths(directory)) or "none"
             raise ProfileError([f"{path}:1: no such profile (available: {available})"])
         return dataclasses.replace(load_profile(path), shared=load_shared(directory))
     path = directory / f"{info.os}.toml"
-    if not path.is_file():
+    if not _is_file(path):
         return None
     profile = load_profile(path)
     if info.os not in profile.os:

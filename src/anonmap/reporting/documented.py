@@ -14,6 +14,7 @@ from pathlib import Path
 from anonmap.expect import outcomes
 from anonmap.expect.catalogue import behaviours
 from anonmap.expect.profiles import Profile, ProfileError, find_profile, profile_paths
+from anonmap.files.checked import quoted
 from anonmap.host.probe import RunInfo
 from anonmap.reporting.runs import InputError, Run
 from anonmap.results.records import Record
@@ -94,10 +95,13 @@ def documented(profile: Profile, target: Target) -> Run:
 def platform(name: str, directory: Path, target: Target) -> Run:
     """The documented run of the profile called ``name`` in ``directory``; ``InputError`` names
     the profiles there when there is none by that name."""
-    if not (directory / f"{name}.toml").is_file():
-        available = ", ".join(p.stem for p in profile_paths(directory)) or "none"
+    # Looked up among the profiles there, never as a path built from the name: a name too long
+    # for a file name, or holding a NUL or a '/', is then one more name no profile has.
+    available = [p.stem for p in profile_paths(directory)]
+    if name not in available:
+        shown = name if name.isprintable() and len(name) <= 60 else quoted(name)
         raise InputError(
-            f"{name}: neither a results file nor a profile in {directory} (profiles: {available})"
+            f"{shown}: neither a results file nor a profile in {directory} (profiles: {', '.join(available) or 'none'})"
         )
     try:
         profile = find_profile(directory, run_info_for(name, target), name)

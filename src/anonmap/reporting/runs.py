@@ -10,8 +10,6 @@ import dataclasses
 import datetime
 import json
 import math
-import os
-import stat
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 from anonmap.expect import outcomes
 from anonmap.expect.catalogue import behaviours
+from anonmap.files.bounded import Unreadable, read_regular
 from anonmap.files.checked import Malformed, checked_text, quoted, quoted_names
 from anonmap.results.records import READABLE, SCHEMA, Record, document
 
@@ -43,14 +42,11 @@ _OBSERVED_ON = ("by", "on", "file")
 _PROFILE = ("name", "title", "path")
 _EMULATION = ("persona", "platform", "description")
 _IDENTITY = ("os", "release", "arch")
-
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
+#: The rest of what the probe writes (host.probe.RunInfo), each checked where present: older
+#: files lack some, and a newer probe may add keys this version passes over.
+_INFO_TEXT = ("kernel", "binary_abi", "libc", "libc_version", "python")
+_INFO_LIMITS = ("rlimit_as", "rlimit_data")
+_INFO_TABLES = ("compilers", "settings")
 
 
 class InputError(Exception):
@@ -185,8 +181,51 @@ def _run_info(value: object) -> dict[str, Any]:
         raise Malformed(f"key 'run_info.compat': expected a list of strings, found {quoted(compat)}")
     for index, layer in enumerate(compat):
         checked_text(f"run_info.compat[{index}]", layer, empty=False)
+    _probed(value)
     _strings("run_info", value)
     return value
+
+
+def _count(key: str, value: object, *, null: bool) -> None:
+    if value is None and null:
+        return
+    if type(value) is not int or value <= 0 or value.bit_length() > 64:
+        raise Malformed(
+            f"key {key!r}: expected {'null or ' if null else ''}a positive number, found {quoted(value)}"
+        )
+
+
+def _probed(info: Mapping[str, object]) -> None:
+    """What the probe found beyond the identity, each of the type the probe writes."""
+    for key in _INFO_TEXT:
+        if key in info:
+            checked_text(f"run_info.{key}", info[key])
+    if "page_size" in info:
+        _count("run_info.page_size", info["page_size"], null=False)
+    for key in _INFO_LIMITS:
+        if key in info:
+            _count(f"run_info.{key}", info[key], null=True)
+    for key in _INFO_TABLES:
+        table = info.get(key, {})
+        if not isinstance(table, dict):
+            raise Malformed(
+                f"key 'run_info.{key}': expected an object of names and text, found {quoted(table)}"
+            )
+        for name, text in table.items():
+            checked_text(f"run_info.{key}.{name}", text)
+    capabilities = info.get("capabilities", {})
+    if not isinstance(capabilities, dict):
+        raise Malformed(f"key 'run_info.capabilities': expected an object, found {quoted(capabilities)}")
+    for name, state in capabilities.items():
+        if not (isinstance(state, dict) and set(state) == {"available", "detail"}):
+            raise Malformed(
+                f"key 'run_info.capabilities.{name}': expected {{available, detail}}, found {quoted(state)}"
+            )
+        if not isinstance(state["available"], bool):
+            raise Malformed(
+                f"key 'run_info.capabilities.{name}.available': expected true or false, found {quoted(state['available'])}"
+            )
+        checked_text(f"run_info.capabilities.{name}.detail", state["detail"], one_line=False)
 
 
 def _object_of_text(key: str, value: object, keys: Sequence[str], free: str = "") -> dict[str, str] | None:
@@ -316,34 +355,13 @@ def _run(source: str, data: object) -> Run:
         raise InputError(f"{source}: a results file, but malformed: {error}") from error
 
 
-def _checked_file(path: Path, info: os.stat_result) -> None:
-    if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
-        raise InputError(f"{path}: is {kind}, not a results file")
-    if info.st_size > MAX_BYTES:
-        raise InputError(
-            f"{path}: is {info.st_size} bytes, more than the {MAX_BYTES >> 20} MiB a results file may be"
-        )
-
-
 def _read_bytes(path: Path) -> bytes:
     """The file's bytes, refusing (before reading a byte) anything but a regular file of at
     most MAX_BYTES: a FIFO would block, /dev/zero would never end."""
     try:
-        _checked_file(path, os.stat(path))
-        # O_NONBLOCK: should the path become a FIFO after the stat, opening it does not wait.
-        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
-        raise InputError(f"{path}: cannot be read: {getattr(error, 'strerror', None) or error}") from error
-    with os.fdopen(handle, "rb") as stream:
-        try:
-            _checked_file(path, os.fstat(handle))
-            data = stream.read(MAX_BYTES + 1)
-        except OSError as error:
-            raise InputError(f"{path}: cannot be read: {error.strerror or error}") from error
-    if len(data) > MAX_BYTES:
-        raise InputError(f"{path}: grew past the {MAX_BYTES >> 20} MiB a results file may be while read")
-    return data
+        return read_regular(path, MAX_BYTES, "a results file")
+    except Unreadable as error:
+        raise InputError(str(error)) from error
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -80,9 +80,13 @@ def _parser(cpp: bool) -> Any:
 
 
 def _walk(node: Any) -> Iterator[Any]:
-    yield node
-    for child in node.children:
-        yield from _walk(child)
+    """Every node under ``node``, in document order; iterative, as a file of deeply nested
+    expressions would exhaust Python's recursion long before tree-sitter's parser tires."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        pending.extend(reversed(current.children))
 
 
 def _text(node: Any) -> str:
@@ -100,6 +104,11 @@ def _macros(root: Any) -> dict[str, str]:
     return found
 
 
+#: The longest an argument grows by macro expansion: a macro defined as several copies of
+#: itself would otherwise grow exponentially with each round.
+_MAX_EXPANSION = 4096
+
+
 def _expand(text: str, macros: dict[str, str], depth: int = 8) -> tuple[str, bool]:
     """``text`` with the file's object-like macros replaced; whether every identifier left is
     one of the names a rule knows (MAP_*, PROT_*, NULL) rather than something unresolved."""
@@ -109,6 +118,9 @@ def _expand(text: str, macros: dict[str, str], depth: int = 8) -> tuple[str, boo
         )
         if replaced == text:
             break
+        if len(replaced) > _MAX_EXPANSION:
+            # Left unexpanded, it is uncertain, as a macro from a header would be.
+            return text, False
         text = replaced
     leftover = [w for w in _IDENTIFIER.findall(text) if not w.startswith(("MAP_", "PROT_")) and w != "NULL"]
     return text, not leftover
@@ -267,7 +279,9 @@ def _file_findings(source: _Source) -> Iterator[Finding]:
     root = source.tree.root_node
     for node in _walk(root):
         if node.type == "preproc_def":
-            name = _text(node.child_by_field_name("name"))
+            # A definition tree-sitter recovered from broken code may lack its name.
+            named = node.child_by_field_name("name")
+            name = _text(named) if named is not None else ""
             if name == "_BSD_SOURCE":
                 yield Finding(
                     *_at(source, node),
@@ -316,7 +330,13 @@ def _file_findings(source: _Source) -> Iterator[Finding]:
     }
     for name, other in (("MAP_ANONYMOUS", "MAP_ANON"), ("MAP_ANON", "MAP_ANONYMOUS")):
         if name in used and other not in used:
-            node = next(n for n in _walk(root) if n.type == "identifier" and _text(n) == name)
+            # The name may stand only in a macro's replacement text, with no identifier node.
+            node = next(
+                n
+                for n in _walk(root)
+                if (n.type == "identifier" and _text(n) == name)
+                or (n.type == "preproc_arg" and name in _names(_text(n)))
+            )
             yield Finding(
                 *_at(source, node),
                 "anonymous-name-without-fallback",
@@ -336,20 +356,40 @@ def scan_file(path: Path) -> list[Finding]:
     return sorted(found, key=lambda f: (f.line, f.column, f.rule))
 
 
-def sources(paths: list[Path]) -> list[Path]:
-    """The C and C++ files under ``paths``; a path that is neither is an error naming it."""
-    found: list[Path] = []
+def sources(paths: list[Path]) -> list[tuple[Path, bool]]:
+    """The C and C++ files under ``paths``, each with whether it was named itself rather than
+    found in a directory; a path that is neither is an error naming it."""
+    found: list[tuple[Path, bool]] = []
     for path in paths:
         if path.is_dir():
             found += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix in (*C_SUFFIXES, *CPP_SUFFIXES)
+                (p, False)
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix in (*C_SUFFIXES, *CPP_SUFFIXES)
             )
         elif path.is_file():
-            found.append(path)
+            found.append((path, True))
         else:
-            raise ScanError(f"{path}: no such file or directory")
+            raise ScanError(f"{path}: no such file or directory, or not a regular file")
     return found
 
 
-def scan(paths: list[Path]) -> list[Finding]:
-    return [finding for path in sources(paths) for finding in scan_file(path)]
+@dataclasses.dataclass(frozen=True)
+class Scanned:
+    findings: list[Finding]
+    skipped: list[str]
+    """Why each file found in a directory but not scanned was skipped (a binary file named
+    .c, one too large): one line each. A file named itself is an error instead."""
+
+
+def scan(paths: list[Path]) -> Scanned:
+    findings: list[Finding] = []
+    skipped: list[str] = []
+    for path, named in sources(paths):
+        try:
+            findings += scan_file(path)
+        except ScanError as error:
+            if named:
+                raise
+            skipped.append(f"{error}: skipped")
+    return Scanned(findings, skipped)

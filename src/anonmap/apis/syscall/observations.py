@@ -12,39 +12,20 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from anonmap.apis.syscall import build as observer
+from anonmap.apis.syscall import header
+from anonmap.expect import outcomes
+from anonmap.files.bounded import Unreadable, read_regular
 from anonmap.files.checked import Malformed, checked_text, quoted, quoted_names
 from anonmap.host import compilers as ctoolchain
 from anonmap.host.probe import RunInfo, observed
 
-FORMAT = "anonmap-observations/1"
-#: What the porter may say the observer ran on (its --on argument).
-PLACES = ("real", "vm", "emulator", "unstated")
 #: An observations file holds a few hundred short lines: anything far larger is not one.
 MAX_BYTES = 4 * 1024 * 1024
-_HEADER_KEYS = {
-    "format",
-    "catalogue",
-    "api",
-    "abi",
-    "on",
-    "binary_abi",
-    "uname",
-    "page_size",
-    "time_limit_ms",
-    "capabilities",
-    "compat",
-    "settings",
-    "cases",
-}
-_UNAME_KEYS = ("sysname", "release", "version", "machine")
-_CAPABILITIES = ("fork", "dev-zero", "exec-memory")
 
 
 class ObservationsError(Exception):
@@ -92,6 +73,9 @@ def _object(line: str, where: str) -> dict[str, Any]:
         data = json.loads(line)
     except json.JSONDecodeError as error:
         raise ObservationsError(f"{where}: not a JSON object ({error.msg}): {quoted(line)}") from None
+    except (ValueError, RecursionError):
+        # Numbers of thousands of digits, arrays nested thousands deep: nothing the observer prints.
+        raise ObservationsError(f"{where}: not a line the observer prints: {quoted(line)}") from None
     if not isinstance(data, dict):
         raise ObservationsError(f"{where}: not a JSON object: {quoted(line)}")
     return data
@@ -100,55 +84,10 @@ def _object(line: str, where: str) -> dict[str, Any]:
 def _header(data: dict[str, Any], where: str) -> dict[str, Any]:
     if "error" in data:
         raise ObservationsError(f"{where}: the observer refused to run: {quoted(data['error'])}")
-    if data.get("format") != FORMAT:
-        raise ObservationsError(
-            f"{where}: format {quoted(data.get('format'))} is not {FORMAT!r}: not an observations file, or another version's"
-        )
-    missing = sorted(_HEADER_KEYS - set(data))
-    unknown = sorted(set(data) - _HEADER_KEYS)
-    if missing or unknown:
-        problem = (
-            f"lacks key(s) {quoted_names(missing)}" if missing else f"unknown key(s) {quoted_names(unknown)}"
-        )
-        raise ObservationsError(f"{where}: header {problem}")
     try:
-        if data["api"] != observer.SYSCALL_API:
-            raise Malformed(f"key 'api': {quoted(data['api'])} is not {observer.SYSCALL_API!r}")
-        for key in ("catalogue", "abi"):
-            checked_text(key, data[key], empty=False)
-        checked_text("binary_abi", data["binary_abi"])
-        if data["on"] not in PLACES:
-            raise Malformed(f"key 'on': {quoted(data['on'])} is not one of {', '.join(PLACES)}")
-        uname = data["uname"]
-        if not isinstance(uname, dict) or sorted(uname) != sorted(_UNAME_KEYS):
-            raise Malformed(f"key 'uname': expected an object of {', '.join(_UNAME_KEYS)}")
-        for key in _UNAME_KEYS:
-            checked_text(f"uname.{key}", uname[key], empty=key == "version")
-        page = data["page_size"]
-        if type(page) is not int or page < 512 or page & (page - 1):
-            raise Malformed(f"key 'page_size': {quoted(page)} is not a power of two of at least 512")
-        capabilities = data["capabilities"]
-        if not isinstance(capabilities, dict) or sorted(capabilities) != sorted(_CAPABILITIES):
-            raise Malformed(f"key 'capabilities': expected an object of {', '.join(_CAPABILITIES)}")
-        for name, state in capabilities.items():
-            if not (isinstance(state, dict) and isinstance(state.get("available"), bool)):
-                raise Malformed(f"key 'capabilities.{name}': expected {{available, detail}}")
-            checked_text(f"capabilities.{name}.detail", state.get("detail"))
-        if not isinstance(data["compat"], list):
-            raise Malformed("key 'compat': expected a list of strings")
-        for index, layer in enumerate(data["compat"]):
-            checked_text(f"compat[{index}]", layer, empty=False)
-        settings = data["settings"]
-        if not isinstance(settings, dict):
-            raise Malformed("key 'settings': expected an object of setting names and values")
-        for name, value in settings.items():
-            checked_text("settings", name, empty=False)
-            checked_text(f"settings.{name}", value, empty=False)
-        if type(data["cases"]) is not int or data["cases"] < 0:
-            raise Malformed(f"key 'cases': {quoted(data['cases'])} is not a count")
+        return header.checked(data)
     except Malformed as error:
-        raise ObservationsError(f"{where}: header: {error}") from None
-    return data
+        raise ObservationsError(f"{where}: {error}") from None
 
 
 def _finding(data: dict[str, Any], where: str) -> tuple[str, CaseResult]:
@@ -162,8 +101,11 @@ def _finding(data: dict[str, Any], where: str) -> tuple[str, CaseResult]:
         behaviour = checked_text("behaviour", data["behaviour"], empty=False)
         case = checked_text("case", data["case"], empty=False)
         if kinds == ["outcome"]:
+            outcome = checked_text("outcome", data["outcome"], empty=False)
+            if not outcomes.is_outcome(outcome):
+                raise Malformed(f"key 'outcome': {quoted(outcome)} is not an outcome")
             finding = CaseResult(
-                outcome=checked_text("outcome", data["outcome"], empty=False),
+                outcome=outcome,
                 detail=checked_text("detail", data["detail"], one_line=False),
             )
         elif kinds == ["unsupported"]:
@@ -236,17 +178,9 @@ def parse(text: str, source: str) -> Observations:
 def load(path: Path) -> Observations:
     """Read an observations file, refusing anything but a regular file of at most MAX_BYTES."""
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise ObservationsError(f"{path}: is not a regular file")
-        if info.st_size > MAX_BYTES:
-            raise ObservationsError(
-                f"{path}: is {info.st_size} bytes, more than an observations file may be ({MAX_BYTES >> 20} MiB)"
-            )
-        with open(path, "rb") as stream:
-            data = stream.read(MAX_BYTES + 1)
-    except OSError as error:
-        raise ObservationsError(f"{path}: cannot be read: {error.strerror or error}") from None
+        data = read_regular(path, MAX_BYTES, "an observations file")
+    except Unreadable as error:
+        raise ObservationsError(str(error)) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
