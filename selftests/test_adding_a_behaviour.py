@@ -1,6 +1,10 @@
 """Adding a behaviour touches the catalogue and one test file, and runs everywhere: in a copy
 of the project, a new behaviour's cases run and are unprofiled where no profile speaks for them,
-and nothing else changes. A broken catalogue stops the run before any check."""
+and nothing else changes. A broken catalogue stops the run before any check.
+
+With the syscall api, a behaviour takes four hand-edited files and nothing else: its catalogue
+entry, its check in Python (tests/), its check in the observer (observer.c, whose case table,
+parameter values and shared numbers are generated), and one entry per profile that documents it."""
 
 from __future__ import annotations
 
@@ -52,7 +56,7 @@ def test_zero_fill_after_another(case: Case, judge: Judge) -> None:
 
 #: Left out of the copy: anywhere in the tree, and at its top only (a run's results/, not the
 #: package's results stage).
-_LEFT_OUT = {".git", ".tox", "__pycache__", ".qemu-user"}
+_LEFT_OUT = {".git", ".tox", "__pycache__", ".qemu-user", ".ruff_cache", ".mypy_cache"}
 _LEFT_OUT_AT_TOP = {"results", "docs"}
 
 
@@ -150,6 +154,7 @@ def test_the_observer_cannot_forget_a_behaviour_given_the_syscall_api(tmp_path: 
     if shutil.which("cc") is None:
         pytest.skip("unsupported: no C compiler (cc) to build the observer")
     copy = _copy(tmp_path)
+    before = _files(copy)
     catalogue = copy / "src" / "anonmap" / "data" / "behaviours.toml"
     catalogue.write_text(catalogue.read_text() + SYSCALL_BEHAVIOUR)
     (copy / "tests" / "test_zero_fill_after_another.py").write_text(NEW_TEST)
@@ -167,9 +172,42 @@ def test_the_observer_cannot_forget_a_behaviour_given_the_syscall_api(tmp_path: 
     assert done.returncode == 0, done.stdout + done.stderr
     records = _records(tmp_path)
     new = _of_new_behaviour(records)
-    assert new == {
-        case: ("unprofiled", "zero")
-        for case in (
-            f"{api}-{sharing}" for api in ("libc", "python", "syscall") for sharing in ("private", "shared")
-        )
+    every_case = [
+        f"{api}-{sharing}" for api in ("libc", "python", "syscall") for sharing in ("private", "shared")
+    ]
+    assert new == {case: ("unprofiled", "zero") for case in every_case}
+    # Documented in this host's profile, every case passes, whichever api made it.
+    profile = copy / "platforms" / "linux.toml"
+    profile.write_text(profile.read_text() + NEW_EXPECTATION)
+    done = _run(copy, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _of_new_behaviour(_records(tmp_path)) == {case: ("pass", "zero") for case in every_case}
+    # What it took: the catalogue entry, the check in Python and in the observer, and the
+    # profile's entry; no other file was edited by hand (cases.h is generated at build time).
+    assert _edited(before, copy) == [
+        "platforms/linux.toml",
+        "src/anonmap/data/behaviours.toml",
+        "src/anonmap/data/observer/observer.c",
+        "tests/test_zero_fill_after_another.py",
+    ]
+
+
+NEW_EXPECTATION = """
+[[expect]]
+behaviour = "zero-fill-after-another"
+outcome = "zero"
+cite = ["man: mmap(2) MAP_ANONYMOUS: 'its contents are initialized to zero'"]
+"""
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     }
+
+
+def _edited(before: dict[str, bytes], copy: Path) -> list[str]:
+    """The files of ``copy`` that differ from ``before``, or that it alone has."""
+    return sorted(name for name, data in _files(copy).items() if before.get(name) != data)
