@@ -197,6 +197,17 @@ _ABOUT = (
 )
 
 
+def measured_elsewhere(path: Path) -> str:
+    """The sections of ``path`` after the generated figures (each under a '## ' heading, timed
+    by other means, such as `tox -e gvisor`): kept as they are when the figures are rewritten."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return ""
+    at = text.find("\n## ")
+    return "" if at < 0 else text[at:]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=_positive_int, default=3, help="runs per figure (default: 3)")
@@ -206,7 +217,8 @@ def main() -> int:
     print(text)
     if args.write:
         temporary = args.write.with_suffix(".partial")
-        temporary.write_text(f"# Benchmark figures\n\n{_ABOUT}\n\n{text}")
+        kept = measured_elsewhere(args.write)
+        temporary.write_text(f"# Benchmark figures\n\n{_ABOUT}\n\n{text}{kept}")
         temporary.replace(args.write)
     return 0
 
