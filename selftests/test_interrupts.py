@@ -7,6 +7,7 @@ leaving a grandchild that escapes the check's process group with setsid.
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import platform
@@ -58,9 +59,36 @@ def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_shim(["HANG_ORPHANING"], tmp_path_factory.mktemp("shim"))
 
 
+def _tox_timeouts() -> tuple[float, float]:
+    """tox.ini's [testenv] interrupt_timeout and terminate_timeout."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(REPO / "tox.ini")
+    return parser.getfloat("testenv", "interrupt_timeout"), parser.getfloat("testenv", "terminate_timeout")
+
+
+def _stop_as_tox_does(run: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C under tox 4: the terminal's SIGINT reaches the whole group, then tox sends SIGTERM
+    after interrupt_timeout and SIGKILL after terminate_timeout (LocalSubProcessExecuteStatus
+    interrupt() in tox/execute/local_sub_process/__init__.py)."""
+    interrupt, terminate = _tox_timeouts()
+    os.killpg(run.pid, signal.SIGINT)
+    for then, wait in ((run.terminate, interrupt), (run.kill, terminate)):
+        try:
+            run.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            then()
+
+
 @pytest.mark.parametrize(
     ("workers", "how"),
-    [("0", "SIGINT to the group"), ("0", "SIGTERM"), ("2", "SIGINT to the group"), ("2", "SIGTERM")],
+    [
+        ("0", "SIGINT to the group"),
+        ("0", "SIGTERM"),
+        ("2", "SIGINT to the group"),
+        ("2", "SIGTERM"),
+        ("2", "Ctrl-C under tox"),
+    ],
 )
 def test_an_interrupted_run_stops_cleanly_and_keeps_the_complete_results(
     tmp_path: Path, shim: Path, workers: str, how: str
@@ -86,6 +114,8 @@ def test_an_interrupted_run_stops_cleanly_and_keeps_the_complete_results(
         time.sleep(0.3)
         if how == "SIGTERM":
             run.send_signal(signal.SIGTERM)
+        elif how == "Ctrl-C under tox":
+            _stop_as_tox_does(run)
         else:
             os.killpg(run.pid, signal.SIGINT)
         output, _ = run.communicate(timeout=30)
