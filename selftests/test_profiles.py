@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -272,18 +273,15 @@ def _this_host() -> RunInfo:
     return run_info()
 
 
+#: What the probe finds under runsc on this project's Linux x86-64 machine, less the release.
+_UNDER_RUNSC: dict[str, Any] = {"os": "linux", "arch": "x86_64", "libc": "glibc", "libc_version": "2.36"}
+
+
 def _linux_run(release: str, compat: tuple[str, ...]) -> RunInfo:
     """A Linux x86-64 glibc run (this host's probe, once) reporting ``release``."""
+    settings = {"vm.overcommit_memory": "0"}  # what gVisor's /proc/sys/vm reports
     return dataclasses.replace(
-        _this_host(),
-        os="linux",
-        arch="x86_64",
-        libc="glibc",
-        libc_version="2.36",
-        release=release,
-        kernel=release,
-        compat=compat,
-        settings={"vm.overcommit_memory": "0"},
+        _this_host(), release=release, kernel=release, compat=compat, settings=settings, **_UNDER_RUNSC
     )
 
 

@@ -133,10 +133,7 @@ def main(argv: list[str]) -> int:
             env=dict(os.environ, TMPDIR=state),
         )
     relay(done)
-    if done.timed_out or done.start_error:
-        print(f"gvisor.py: the suite under runsc {done.failure()}", file=sys.stderr)
-        return 1
-    return done.returncode
+    return done.exit_status("gvisor.py: the suite under runsc")
 
 
 if __name__ == "__main__":

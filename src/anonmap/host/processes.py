@@ -12,6 +12,7 @@ import dataclasses
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 
 
@@ -28,6 +29,14 @@ class Finished:
     @property
     def ok(self) -> bool:
         return not (self.timed_out or self.start_error) and self.returncode == 0
+
+    def exit_status(self, what: str) -> int:
+        """The status a tool that ran this program exits with: the program's own, or 1 when it
+        timed out or could not start, which is said on stderr after ``what``."""
+        if self.timed_out or self.start_error:
+            print(f"{what} {self.failure()}", file=sys.stderr)
+            return 1
+        return self.returncode
 
     def failure(self) -> str:
         """One line saying how the run went wrong ('' when it did not)."""
