@@ -139,6 +139,19 @@ def _seccomp_launcher(program: str) -> tuple[str, ...]:
     return (str(REPO / "selftests" / "emulation" / "launch.py"), "--seccomp", program, "--")
 
 
+def _shared_anonymous_mmap(record: dict[str, Any]) -> bool:
+    """The cases whose mmap asks for shared anonymous memory; libc and CPython refuse an
+    unaligned offset themselves, before any system call."""
+    params = record["params"]
+    return (
+        params.get("sharing") == "shared"
+        and params.get("source", "anonymous") == "anonymous"
+        and params.get("offset") != "unaligned"
+        and record["behaviour"] != "dev-zero"
+        and params.get("fd") in (None, "-1")
+    )
+
+
 CLASSES: dict[str, Hostile] = {
     "rlimit-data-40M": Hostile(
         ("c-compiler", "timed out", "could not start", "killed by", "fork", "RLIMIT_DATA is"),
@@ -206,16 +219,10 @@ CLASSES: dict[str, Hostile] = {
         ("dev-zero",), affects=_uses_dev_zero, namespace=_bound_over_dev_zero("urandom"), needs=_NO_UNSHARE
     ),
     "seccomp-eperm-shared-anonymous": Hostile(
-        ("seccomp",),
-        # libc and CPython refuse an unaligned offset themselves, before any system call.
-        affects=lambda r: (
-            r["params"].get("sharing") == "shared"
-            and r["params"].get("source", "anonymous") == "anonymous"
-            and r["params"].get("offset") != "unaligned"
-            and r["behaviour"] != "dev-zero"
-            and r["params"].get("fd") in (None, "-1")
-        ),
-        launcher=_seccomp_launcher("shared-anonymous-eperm"),
+        ("seccomp",), affects=_shared_anonymous_mmap, launcher=_seccomp_launcher("shared-anonymous-eperm")
+    ),
+    "seccomp-kill-shared-anonymous": Hostile(
+        ("seccomp",), affects=_shared_anonymous_mmap, launcher=_seccomp_launcher("shared-anonymous-kill")
     ),
     "user-namespace": Hostile(("-",), wrapper=("unshare", "--user", "--map-root-user"), needs=_NO_USERNS),
     "pids-cgroup-8": Hostile(

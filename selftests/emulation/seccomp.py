@@ -22,6 +22,7 @@ _RET_K = 0x06 | 0x00
 # <linux/seccomp.h>
 _RET_ALLOW = 0x7FFF0000
 _RET_ERRNO = 0x00050000
+_RET_KILL_PROCESS = 0x80000000
 _SECCOMP_MODE_FILTER = 2
 # <linux/prctl.h>
 _PR_SET_NO_NEW_PRIVS = 38
@@ -181,20 +182,26 @@ def fork_blocked(machine: str) -> list[Insn]:
     )
 
 
-def shared_anonymous_eperm(machine: str, map_anonymous: int) -> list[Insn]:
-    """mmap of MAP_SHARED|MAP_ANONYMOUS fails with EPERM, as a sandbox's policy would refuse it
-    (SECCOMP_RET_ERRNO with EPERM is what Docker's default profile and systemd answer with)."""
-    arch = _ARCHES[machine]
-    map_shared = 0x01  # <asm-generic/mman-common.h> MAP_SHARED, the same on every Linux ABI
-    return _assemble(
-        [
-            *_anonymous_mmap(arch, map_anonymous),
-            Jump(_JMP_JSET_K, map_shared, false="allow"),
-            Insn(_RET_K, _RET_ERRNO | errno.EPERM),
-            Label("allow"),
-            Insn(_RET_K, _RET_ALLOW),
-        ]
-    )
+def shared_anonymous_refused(action: int) -> Callable[[str, int], list[Insn]]:
+    """mmap of MAP_SHARED|MAP_ANONYMOUS answered with ``action``, as a sandbox's policy would
+    refuse it: SECCOMP_RET_ERRNO with EPERM (Docker's default profile, systemd with an errno),
+    or SECCOMP_RET_KILL_PROCESS (systemd's SystemCallFilter= default), which ends the caller
+    with SIGSYS."""
+
+    def program(machine: str, map_anonymous: int) -> list[Insn]:
+        arch = _ARCHES[machine]
+        map_shared = 0x01  # <asm-generic/mman-common.h> MAP_SHARED, the same on every Linux ABI
+        return _assemble(
+            [
+                *_anonymous_mmap(arch, map_anonymous),
+                Jump(_JMP_JSET_K, map_shared, false="allow"),
+                Insn(_RET_K, action),
+                Label("allow"),
+                Insn(_RET_K, _RET_ALLOW),
+            ]
+        )
+
+    return program
 
 
 #: <asm-generic/mman-common.h>: the advice that asks a child not to get a mapping's contents.
@@ -269,7 +276,8 @@ PROGRAMS: dict[str, Callable[[str, int], list[Insn]]] = {
     # A sandbox that forbids creating processes (the flag value is not needed).
     "fork-blocked": lambda m, _anon: fork_blocked(m),
     # A sandbox that forbids shared anonymous memory.
-    "shared-anonymous-eperm": shared_anonymous_eperm,
+    "shared-anonymous-eperm": shared_anonymous_refused(_RET_ERRNO | errno.EPERM),
+    "shared-anonymous-kill": shared_anonymous_refused(_RET_KILL_PROCESS),
     # A kernel without the fork advice.
     "fork-advice-einval": fork_advice_einval,
     # A sandbox that forbids executable anonymous memory, and a kernel that refuses it.

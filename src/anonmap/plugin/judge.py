@@ -20,9 +20,11 @@ from anonmap.results.records import Record
 from anonmap.results.verdicts import Verdict, decide
 from anonmap.run import isolate
 
-#: What a sandbox's seccomp policy answers with (SECCOMP_RET_ERRNO with EPERM: Docker's default
-#: profile, systemd's SystemCallFilter=). Under a filter, an unexpected one is the sandbox's.
-SANDBOX_ERRNOS = ("EPERM",)
+#: What a sandbox's seccomp policy answers with: SECCOMP_RET_ERRNO with EPERM (Docker's default
+#: profile, systemd's SystemCallFilter=...:EPERM), or SIGSYS, the signal SECCOMP_RET_KILL_PROCESS
+#: (systemd's default for SystemCallFilter=) and SECCOMP_RET_TRAP end the caller with
+#: (seccomp(2)). Under a filter, an unexpected one is the sandbox's.
+SANDBOX_ERRNOS = ("EPERM", "SIGSYS")
 #: The user property a record travels in, from an xdist worker to the controller.
 PROPERTY = "anonmap-record"
 
@@ -189,7 +191,7 @@ class Judge:
         verdict = decide(expectation, isolated)
         if verdict is Verdict.DEVIATION and isolated.outcome in sandbox_errnos and SECCOMP in info.compat:
             self.unsupported(
-                f"refused with {isolated.outcome} while a seccomp filter is installed ({SECCOMP} in the "
+                f"answered {isolated.outcome} while a seccomp filter is installed ({SECCOMP} in the "
                 f"probe's compatibility layers): a sandbox's policy, not {info.os}'s behaviour; {isolated.detail}"
             )
         record = self._record(
