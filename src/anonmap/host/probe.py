@@ -162,8 +162,12 @@ def _compat_layers(os_name: str, uname: os.uname_result, arch: str) -> tuple[str
             found.append("wsl1")
         elif "microsoft-standard" in uname.release:
             found.append("wsl2")
+        # gVisor's sentry answers uname(2) and /proc/version with fixed strings: version
+        # '#1 SMP Sun Jan 10 15:06:54 PST 2016' and release 4.4.0 (pkg/sentry/syscalls/linux/
+        # linux64.go LinuxVersion, LinuxRelease at release-20221219.0, Debian bookworm's runsc),
+        # later '4.19.0-gvisor' (pkg/sentry/kernel/version/version.go).
         if "gvisor" in _read_text("/proc/version").lower() or uname.version == (
-            "#1 SMP Sun Jan 10 15:06:54 PST 2016"  # the fixed version string gVisor reports
+            "#1 SMP Sun Jan 10 15:06:54 PST 2016"
         ):
             found.append("gvisor")
         if arch not in ("x86_64", "i386", "i686") and _x86_cpuinfo(_read_text("/proc/cpuinfo")):
