@@ -3,6 +3,7 @@ what runs saw, and readable in a real browser on a laptop and a phone."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,26 @@ def test_the_atlas_renders_in_a_browser(pages: Path, tmp_path: Path, width: int,
         sum(n for rgb, n in counted.items() if all(abs(a - b) <= 3 for a, b in zip(rgb, want, strict=True)))
         > 300
     )
+
+
+def test_a_run_under_gvisor_is_a_column_of_its_own_never_a_mark_on_linux(tmp_path: Path) -> None:
+    # gVisor's sentry answers for the kernel: a run under it documents gVisor (its profile's
+    # compat = "gvisor" entries), so it must not mark Linux's documented cells as observed.
+    path = write_results(tmp_path / "gvisor.json", "linux", {"libc-private-fd=0": "zero"})
+    content = json.loads(path.read_text())
+    content["run_info"]["compat"] = ["gvisor", "container"]
+    content["records"][0]["expected"] = content["records"][0]["observed"] = "EINVAL"
+    path.write_text(json.dumps(content))
+    done = anonmap_cli("atlas", str(path), "--html", str(tmp_path / "atlas"))
+    assert done.returncode == 0, done.stderr
+    index = (tmp_path / "atlas" / "index.html").read_text()
+    headers = [line for line in index.splitlines() if line.startswith("<th>")]
+    assert headers[0] == "<th>linux</th>" and headers[-1] == "<th>linux under gvisor</th>"
+    assert len(headers) == len(profile_paths(REPO / "platforms")) + 1
+    row = next(
+        line for line in index.splitlines() if line.startswith('<tr><td class="case">libc-private-fd=0<')
+    )
+    cells = row.split("<td")[2:]
+    assert atlas.SOURCES["documented"][0] in cells[0]  # linux: documented, not observed by gVisor
+    assert f"{atlas.SOURCES['observed'][0]} EINVAL</td>" in cells[-1]  # gVisor's own column
+    assert index.index("libc-private-fd=0<") < index.index("As on linux everywhere documented")

@@ -39,6 +39,24 @@ SOURCES = {
 }
 
 
+#: Compatibility layers (the probe's compat words) whose own kernel answers the system calls:
+#: a run under one says what that layer does, not the platform's kernel, so it is a column of
+#: its own (its cells the outcomes its profile documents for that layer), never a mark on the
+#: platform's.
+OWN_KERNELS = ("gvisor", "wsl1", "qemu-user", "freebsd-linux-abi")
+
+
+def layer(run: Run) -> str:
+    """The layer whose kernel answered ``run``'s system calls instead of its platform's, or ''."""
+    compat = run.run_info.get("compat") or ()
+    return next((word for word in OWN_KERNELS if word in compat), "")
+
+
+def layered(runs: Sequence[Run]) -> list[Run]:
+    """The runs that are columns of their own: each made under a layer with its own kernel."""
+    return [run for run in runs if not run.documented and layer(run)]
+
+
 @dataclasses.dataclass(frozen=True)
 class Cell:
     documented: str
@@ -73,7 +91,7 @@ def cells(documented: Sequence[Run], runs: Sequence[Run], baseline: str) -> dict
     """Per (behaviour, case), one cell per documented platform, in the order given."""
     observed: dict[str, tuple[Run, dict[tuple[str, str], Record]]] = {}
     for observed_run in runs:
-        if not observed_run.documented:
+        if not observed_run.documented and not layer(observed_run):
             observed[observed_run.os] = (
                 observed_run,
                 {(r.behaviour, r.case): r for r in observed_run.records},
@@ -97,7 +115,28 @@ def cells(documented: Sequence[Run], runs: Sequence[Run], baseline: str) -> dict
                     happens(record.expected, base_outcome.get(key, "")),
                 )
             )
+    for run in layered(runs):
+        # Its expected outcomes are what its profile documents under the layer.
+        seen = {(r.behaviour, r.case): r for r in run.records}
+        for key, row in table.items():
+            got = seen.get(key)
+            expected = got.expected if got and got.expected else "unknown"
+            row.append(
+                Cell(
+                    expected,
+                    got.observed if got else "",
+                    _source(got, run),
+                    happens(expected, base_outcome.get(key, "")),
+                )
+            )
     return table
+
+
+def column_names(documented: Sequence[Run], runs: Sequence[Run]) -> list[str]:
+    """The columns' headings, in the order ``cells`` gives each row: every documented platform,
+    then every run under a layer with its own kernel ('linux under gvisor')."""
+    names = [str(d.profile["name"]) if d.profile else d.os for d in documented]
+    return names + [f"{run.os} under {layer(run)}" for run in layered(runs)]
 
 
 _STYLE = """
@@ -138,7 +177,7 @@ def page(
     # The baseline stands first, so each row reads against it from the left.
     documented = sorted(documented, key=lambda d: not (d.profile and d.profile["name"] == baseline))
     table = cells(documented, runs, baseline)
-    names = [str(d.profile["name"]) if d.profile else d.os for d in documented]
+    names = column_names(documented, runs)
     title = f"anonmap atlas: {'only what differs from ' + baseline if only_differences else 'every platform'}"
     out = [
         "<!doctype html>",
