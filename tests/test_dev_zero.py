@@ -28,11 +28,7 @@ def test_dev_zero(case: Case, judge: Judge) -> None:
         fd = fdkinds.dev_zero()
         first, second = map_region(api, PAGE, flags, fd=fd), map_region(api, PAGE, flags, fd=fd)
         first.write(0, shared_values.FIRST)
-        return (
-            "independent"
-            if second.read(0, len(shared_values.FIRST)) == bytes(len(shared_values.FIRST))
-            else "aliased"
-        )
+        return fdkinds.apart(second.read(0, len(shared_values.FIRST)))
 
     def read_only_fd() -> str:
         # PROT_READ|PROT_WRITE (the default) through a descriptor opened read-only.

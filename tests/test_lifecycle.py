@@ -35,13 +35,30 @@ def test_page_rounding(case: Case, judge: Judge) -> None:
 
 @pytest.mark.behaviour("after-munmap")
 def test_after_munmap(case: Case, judge: Judge) -> None:
+    part = case.params.get("part")
+
     def check() -> str:
         flags = SHARING_FLAGS[case["sharing"]] | judge.flags.anonymous()
-        region = map_libc(PAGE, flags)
-        region.write(0, _TOUCH)
-        region.unmap()
-        region.read(0, 1)
-        return "ok"
+        if part is None:
+            region = map_libc(PAGE, flags)
+            region.write(0, _TOUCH)
+            region.unmap()
+            region.read(0, 1)
+            return "ok"
+        # munmap removes exactly the pages asked for: its neighbours keep their data (a
+        # munmap that took the whole mapping faults there), the middle page faults.
+        pages = shared_values.PARTIAL_PAGES
+        region = map_libc(pages * PAGE, flags)
+        for index in range(pages):
+            region.write(index * PAGE, bytes([index + 1]) * PAGE)
+        middle = pages // 2
+        munmap(region.address + middle * PAGE, PAGE)
+        if part == "removed-page":
+            region.read(middle * PAGE, 1)
+            return "ok"
+        kept = [index for index in range(pages) if index != middle]
+        intact = all(region.read(index * PAGE, PAGE) == bytes([index + 1]) * PAGE for index in kept)
+        return "preserved" if intact else fdkinds.content(b"".join(region.read(i * PAGE, PAGE) for i in kept))
 
     judge.run(check)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from anonmap.apis import forking
-from anonmap.apis.libc import LibcRegion, jit_write_protect, map_libc, mmap_raw, mprotect, run_code
-from anonmap.apis.limits import limit_data, room_for
+from anonmap.apis import fdkinds, forking
+from anonmap.apis.libc import LibcRegion, jit_write_protect, map_libc, mmap_raw, mprotect, munmap, run_code
+from anonmap.apis.limits import limit_data, limits_counting, room_for
 from anonmap.apis.region import MAP_PRIVATE, PAGE, PROT_EXEC, PROT_NONE, PROT_READ, PROT_RW, SHARING_FLAGS
 from anonmap.expect import shared_values as shared
 from anonmap.expect.catalogue import Case
@@ -29,6 +29,9 @@ def test_fork_controls(case: Case, judge: Judge) -> None:
             region.advise(judge.flags.value(control))
         else:
             region.inherit(judge.flags.value(control))
+        if case.params.get("reader") == "parent":
+            # A wipe is the child's: the parent's own copy must keep its data.
+            return forking.kept_by_parent(region)
         return forking.seen_after_fork(region)
 
     judge.run(check)
@@ -44,6 +47,7 @@ _PLACEMENT_FLAGS = {
     "hint-at-hole": (),
     "hint-over-mapping": (),
     "aligned-2mib": ("MAP_ALIGNED_21",),
+    "fixed-over-mapping-contents": ("MAP_FIXED",),
 }
 _TOUCH = bytes([shared.TOUCH_BYTE])
 
@@ -74,6 +78,9 @@ def test_fixed_mappings(case: Case, judge: Judge) -> None:
             return "elsewhere"
         if hole:
             return "at-address"
+        if placement == "fixed-over-mapping-contents":
+            # The new mapping is a fresh anonymous one: none of the old page may show through.
+            return fdkinds.content(existing.read(0, PAGE))
         return "preserved" if existing.read(0, len(shared.EXISTING)) == shared.EXISTING else "replaced"
 
     judge.run(check)
@@ -92,6 +99,23 @@ def test_stack_guards(case: Case, judge: Judge) -> None:
             region.read(0, 1)
             return "ok"
         flag = judge.flags.value("MAP_STACK" if stack == "map-stack" else "MAP_GROWSDOWN")
+        if stack == "growsdown-below":
+            # Both ends of a plain mapping take writes too: only growth tells the flag was kept.
+            # The stack goes at the top of a reservation whose rest is then given back, so the
+            # page below it is free; the write lands on that page's last byte.
+            room = shared.GROWTH_ROOM_PAGES * PAGE
+            base = mmap_raw(None, room + shared.STACK_PAGES * PAGE, PROT_NONE, anonymous, -1, 0)
+            mmap_raw(
+                base + room,
+                shared.STACK_PAGES * PAGE,
+                PROT_RW,
+                anonymous | flag | judge.flags.value("MAP_FIXED"),
+                -1,
+                0,
+            )
+            munmap(base, room)
+            LibcRegion(base, room).write(room - 1, _TOUCH)
+            return "ok"
         region = map_libc(shared.STACK_PAGES * PAGE, anonymous | flag)
         region.write(0, _TOUCH)
         region.write(shared.STACK_PAGES * PAGE - 1, _TOUCH)
@@ -108,15 +132,16 @@ def test_reservations(case: Case, judge: Judge) -> None:
         judge.emulator_answers(shared.TERABYTES_EMULATED)
 
     def check() -> str:
+        writable = reservation in ("noreserve-4t", "writable-4t", "data-limit-writable")
         if reservation.startswith("data-limit"):
             # The case is what an RLIMIT_DATA below the size does: it sets one, and only the
             # environment's RLIMIT_AS can make it unsupported.
             limit_data(shared.DATA_LIMIT)
             room_for(size, ("RLIMIT_AS",))
         else:
-            room_for(size)
+            room_for(size, limits_counting(PROT_RW if writable else PROT_NONE))
         anonymous = MAP_PRIVATE | judge.flags.anonymous()
-        if reservation in ("noreserve-4t", "writable-4t", "data-limit-writable"):
+        if writable:
             noreserve = judge.flags.value("MAP_NORESERVE") if reservation == "noreserve-4t" else 0
             # Mapped, never touched: no page is ever committed, whatever the policy allowed.
             mmap_raw(None, size, PROT_RW, anonymous | noreserve, -1, 0)
@@ -125,10 +150,13 @@ def test_reservations(case: Case, judge: Judge) -> None:
         middle = address + size // 2
         if reservation == "touch-reserved":
             LibcRegion(middle, PAGE).read(0, 1)
-        elif reservation == "commit-slice":
+        elif reservation.startswith("commit-slice"):
             slice_end = shared.COMMIT_PAGES * PAGE
             mprotect(middle, slice_end, PROT_RW)
             committed = LibcRegion(middle, slice_end)
+            if reservation == "commit-slice-read":
+                # Committed memory is as fresh as any anonymous mapping: every page zero.
+                return fdkinds.content(committed.read(0, slice_end))
             committed.write(slice_end - 1, _TOUCH)
             if committed.read(slice_end - 1, 1) != _TOUCH:
                 return "nonzero"
@@ -153,10 +181,15 @@ def test_exec_memory(case: Case, judge: Judge) -> None:
         region.write(0, machine_code or b"\0" * 8)
         if code == "map-jit":
             jit_write_protect(True)
-        if code == "rw-then-rx":
+        if code in ("rw-then-rx", "rx-then-write"):
             mprotect(region.address, PAGE, PROT_READ | PROT_EXEC)
         elif code == "rw-then-rwx":
             mprotect(region.address, PAGE, PROT_RW | PROT_EXEC)
+        if code == "rx-then-write":
+            # The page is no longer writable (W^X): the write must fault. It comes before any
+            # call, so a platform that left the page writable and not executable fails too.
+            region.write(0, _TOUCH)
+            return "ok"
         if machine_code is None:
             return "ok"
         return "ok" if run_code(region.address) == shared.RETURNED else "nonzero"

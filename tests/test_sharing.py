@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from anonmap.apis import forking
+from anonmap.apis import fdkinds, forking
 from anonmap.apis.region import PAGE, SHARING_FLAGS
 from anonmap.apis.registry import map_region
 from anonmap.expect import shared_values
@@ -37,10 +37,6 @@ def test_distinct_mappings(case: Case, judge: Judge) -> None:
         first = map_region(case["api"], PAGE, flags)
         second = map_region(case["api"], PAGE, flags)
         first.write(0, shared_values.FIRST)
-        return (
-            "independent"
-            if second.read(0, len(shared_values.FIRST)) == bytes(len(shared_values.FIRST))
-            else "aliased"
-        )
+        return fdkinds.apart(second.read(0, len(shared_values.FIRST)))
 
     judge.run(check)

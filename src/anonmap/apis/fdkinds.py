@@ -78,3 +78,12 @@ def content(data: bytes) -> str:
     if not data.strip(FILE_BYTE):
         return "file-bytes"
     return "nonzero"
+
+
+def apart(seen: bytes) -> str:
+    """What a second mapping reads once shared_values.FIRST was written to the first:
+    'aliased' only when it shows those bytes, 'independent' when it reads zero, else what it
+    holds (memory that is merely not zero is not a sign of aliasing)."""
+    if seen == shared_values.FIRST:
+        return "aliased"
+    return "independent" if not seen.strip(b"\0") else content(seen)

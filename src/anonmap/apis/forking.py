@@ -10,6 +10,7 @@ import os
 import signal
 from collections.abc import Callable
 
+from anonmap.apis import fdkinds
 from anonmap.apis.region import Region
 from anonmap.expect import shared_values
 from anonmap.expect.shared_values import AFTER_FORK as _AFTER
@@ -109,3 +110,19 @@ def seen_after_fork(region: Region) -> str:
     if seen == _SAW_BEFORE:
         return {_AFTER: "shared", _BEFORE: "private"}.get(region.read(0, len(_AFTER)), "nonzero")
     return "nonzero"
+
+
+def kept_by_parent(region: Region) -> str:
+    """What the parent's own copy of a region holding data reads once a child has read and
+    written its one: 'preserved' when the parent's data is intact, 'shared' when the child's
+    write shows through, else what it reads ('zero' for a copy wiped on the parent's side)."""
+    region.write(0, _BEFORE)
+
+    def read_then_write() -> int:
+        region.read(0, len(_BEFORE))
+        region.write(0, _AFTER)
+        return 0
+
+    wait_child(in_child(read_then_write))
+    seen = region.read(0, len(_BEFORE))
+    return {_BEFORE: "preserved", _AFTER: "shared"}.get(seen) or fdkinds.content(seen)

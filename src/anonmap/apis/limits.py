@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 
-from anonmap.apis.region import PAGE
+from anonmap.apis.region import PAGE, PROT_NONE
+from anonmap.expect import shared_values
 from anonmap.run.ending import Unsupported
 
 
@@ -51,3 +53,14 @@ def room_for(size: int, limits: tuple[str, ...] = ("RLIMIT_AS", "RLIMIT_DATA")) 
                 f"{name} is {soft >> 20} MiB, below the {size >> 30} GiB this case maps"
                 f"{f' and the {in_use >> 20} MiB this process maps already' if in_use else ''}: the environment's limit"
             )
+
+
+def limits_counting(prot: int) -> tuple[str, ...]:
+    """The resource limits this platform holds an anonymous private mapping of ``prot`` to:
+    RLIMIT_AS always, RLIMIT_DATA only where the platform counts such a mapping
+    (shared_values.DATA_LIMIT_COUNTS), so a data limit the environment sets withholds only the
+    cases it would refuse."""
+    counts = shared_values.DATA_LIMIT_COUNTS.get(os.uname().sysname.lower(), "")
+    if counts == "every" or (counts == "writable" and prot != PROT_NONE):
+        return ("RLIMIT_AS", "RLIMIT_DATA")
+    return ("RLIMIT_AS",)

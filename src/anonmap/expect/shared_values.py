@@ -63,8 +63,21 @@ ALIGNMENT = 2 << 20
 #: How many pages a MAP_STACK or MAP_GROWSDOWN mapping has, and a commit-slice commits.
 STACK_PAGES = 16
 COMMIT_PAGES = 16
+#: The free pages a growsdown-below case leaves under its MAP_GROWSDOWN mapping, the lowest of
+#: them written: more than Linux's default stack_guard_gap (mm/mmap.c: 256 pages), so no
+#: mapping below it is near enough to stop the growth.
+GROWTH_ROOM_PAGES = 258
+#: How many pages the partial-munmap cases map; the middle one is unmapped.
+PARTIAL_PAGES = 3
 
 GIB = 1 << 30
+#: Which anonymous mappings an RLIMIT_DATA counts, by the probe's os name: 'writable' (Linux
+#: mm/internal.h is_data_mapping(): VM_WRITE without VM_SHARED or VM_STACK; OpenBSD
+#: sys/uvm/uvm_mmap.c sys_mmap(): 'if (prot != PROT_NONE || (flags & MAP_SHARED))') or 'every'
+#: (xnu vm_map_enter(): the data limit counts every entry, PROT_NONE ones too). Elsewhere
+#: (FreeBSD, NetBSD, DragonFly, illumos: their profiles' data-limit entries) none: an
+#: environment's data limit withholds only the cases its platform counts.
+DATA_LIMIT_COUNTS: Mapping[str, str] = {"linux": "writable", "openbsd": "writable", "darwin": "every"}
 #: The RLIMIT_DATA the data-limit cases set.
 DATA_LIMIT = GIB
 #: qemu-user keeps flags for every guest page of a mapping: terabytes take it minutes and more
@@ -75,6 +88,7 @@ RESERVATION_SIZES: Mapping[str, int] = {
     "reserve-4t": 4096 * GIB,
     "touch-reserved": GIB,
     "commit-slice": GIB,
+    "commit-slice-read": GIB,
     "noreserve-4t": 4096 * GIB,
     "writable-4t": 4096 * GIB,
     "data-limit-writable": 2 * GIB,

@@ -31,6 +31,8 @@ NUMBERS = (
     "ALIGNMENT",
     "STACK_PAGES",
     "COMMIT_PAGES",
+    "GROWTH_ROOM_PAGES",
+    "PARTIAL_PAGES",
     "DATA_LIMIT",
     "EMULATED_MOST",
     "RETURNED",
@@ -131,7 +133,7 @@ def defines(glossary: Mapping[str, catalogue.Parameter], names: Sequence[str]) -
             f"#define OBS_RETURN_42_SIZE {len(code)}",
             "#endif",
         ]
-    lines += [*_settings(), "struct obs_span { unsigned long pages, bytes; };"]
+    lines += [*_settings(), *_data_limit(), "struct obs_span { unsigned long pages, bytes; };"]
     for parameter, table in SPANS.items():
         spans = _by_value(glossary[parameter], table, getattr(shared_values, table))
         rows = ", ".join(f"{{{span.pages}, {span.bytes}}}" for span in spans)
@@ -144,6 +146,21 @@ def defines(glossary: Mapping[str, catalogue.Parameter], names: Sequence[str]) -
     rows = ", ".join("{" + ", ".join(c_string(v) for v in glossary[n].values) + "}" for n in names)
     lines.append(f"static const char *const obs_value_names[][{widest}] = {{{rows}}};")
     return lines
+
+
+def _data_limit() -> list[str]:
+    """OBS_DATA_LIMIT_COUNTS_WRITABLE and _RESERVED: whether RLIMIT_DATA counts a writable or a
+    PROT_NONE private anonymous mapping on the os the observer is built for
+    (shared_values.DATA_LIMIT_COUNTS)."""
+    lines: list[str] = []
+    for os_name, macro in OS_MACROS.items():
+        counts = shared_values.DATA_LIMIT_COUNTS.get(os_name, "")
+        lines += [
+            f"#{'if' if not lines else 'elif'} defined({macro})",
+            f"#define OBS_DATA_LIMIT_COUNTS_WRITABLE {int(counts in ('writable', 'every'))}",
+            f"#define OBS_DATA_LIMIT_COUNTS_RESERVED {int(counts == 'every')}",
+        ]
+    return [*lines, "#endif"]
 
 
 def _settings() -> list[str]:

@@ -381,6 +381,15 @@ static const char *content(const unsigned char *at, obs_size count)
     return "nonzero";
 }
 
+/* fdkinds.apart(): what a second mapping reads once OBS_FIRST was written to the first; only
+ * those bytes are aliasing, memory merely not zero is named by what it holds. */
+static const char *apart(const unsigned char *second)
+{
+    if (holds(second, OBS_FIRST, OBS_FIRST_SIZE))
+        return "aliased";
+    return all(second, 0, OBS_FIRST_SIZE) ? "independent" : content(second, OBS_FIRST_SIZE);
+}
+
 static int dev_zero(int flags)
 {
     long fd = obs_open("/dev/zero", flags, 0);
@@ -598,7 +607,7 @@ static void check_dev_zero(const signed char *p)
         int fd = dev_zero(OBS_O_RDWR);
         unsigned char *first = map(page, rw, flags, fd, 0), *second = map(page, rw, flags, fd, 0);
         store(first, OBS_FIRST, OBS_FIRST_SIZE);
-        observed(all(second, 0, OBS_FIRST_SIZE) ? "independent" : "aliased", "");
+        observed(apart(second), "");
         break;
     }
     case V_property_read_only_fd:
@@ -612,7 +621,7 @@ static void check_distinct_mappings(const signed char *p)
     int rw = OBS_PROT_READ | OBS_PROT_WRITE, flags = sharing_flag(p) | OBS_MAP_ANON;
     unsigned char *first = map(page, rw, flags, -1, 0), *second = map(page, rw, flags, -1, 0);
     store(first, OBS_FIRST, OBS_FIRST_SIZE);
-    observed(all(second, 0, OBS_FIRST_SIZE) ? "independent" : "aliased", "");
+    observed(apart(second), "");
 }
 
 static void check_inheritance(const signed char *p)
@@ -641,11 +650,28 @@ static void check_page_rounding(const signed char *p)
 
 static void check_after_munmap(const signed char *p)
 {
-    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
-    store_byte(region, OBS_TOUCH_BYTE, 1);
-    unmap(region, page);
-    all(region, 0, 1);
-    observed("ok", "");
+    if (p[P_part] < 0) {
+        unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
+        store_byte(region, OBS_TOUCH_BYTE, 1);
+        unmap(region, page);
+        all(region, 0, 1);
+        observed("ok", "");
+    }
+    /* munmap removes exactly the pages asked for: its neighbours keep their data (a munmap
+     * that took the whole mapping faults there), the middle page faults. */
+    obs_size pages = OBS_PARTIAL_PAGES, middle = OBS_PARTIAL_PAGES / 2;
+    unsigned char *region = map(pages * page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
+    for (obs_size i = 0; i < pages; i++)
+        store_byte(region + i * page, (unsigned char)(i + 1), page);
+    unmap(region + middle * page, page);
+    if (p[P_part] == V_part_removed_page) {
+        all(region + middle * page, 0, 1);
+        observed("ok", "");
+    }
+    for (obs_size i = 0; i < pages; i++)
+        if (i != middle && !all(region + i * page, (unsigned char)(i + 1), page))
+            observed(content(region + i * page, page), "");
+    observed("preserved", "");
 }
 
 static void check_mprotect(const signed char *p)
@@ -697,6 +723,25 @@ static void check_argument_contract(const signed char *p)
     observed(sharing_of(region, 1), "");
 }
 
+/* forking.kept_by_parent(): what the parent's own copy reads once a child has read and
+ * written its one. */
+static const char *kept_by_parent(unsigned char *region)
+{
+    store(region, OBS_BEFORE_FORK, OBS_BEFORE_FORK_SIZE);
+    long pid = in_child();
+    if (pid == 0) {
+        all(region, 0, OBS_BEFORE_FORK_SIZE);
+        store(region, OBS_AFTER_FORK, OBS_AFTER_FORK_SIZE);
+        obs_exit(0);
+    }
+    wait_child(pid);
+    if (holds(region, OBS_BEFORE_FORK, OBS_BEFORE_FORK_SIZE))
+        return "preserved";
+    if (holds(region, OBS_AFTER_FORK, OBS_AFTER_FORK_SIZE))
+        return "shared";
+    return content(region, OBS_BEFORE_FORK_SIZE);
+}
+
 /* What a child makes of a region holding OBS_BEFORE_FORK. */
 static const char *seen_after_fork(unsigned char *region)
 {
@@ -745,6 +790,9 @@ static void check_fork_controls(const signed char *p)
             refused("minherit", -ret);
 #endif
     }
+    /* A wipe is the child's: the parent's own copy must keep its data. */
+    if (p[P_reader] == V_reader_parent)
+        observed(kept_by_parent(region), "");
     observed(seen_after_fork(region), "");
 }
 
@@ -753,7 +801,8 @@ static void check_fixed_mappings(const signed char *p)
     int q = p[P_placement];
     int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
     long flags = anonymous;
-    if (q == V_placement_fixed_over_mapping || q == V_placement_excl_over_mapping)
+    int contents = q == V_placement_fixed_over_mapping_contents;
+    if (q == V_placement_fixed_over_mapping || q == V_placement_excl_over_mapping || contents)
         flags |= defined(OBS_MAP_FIXED, "MAP_FIXED");
     if (q == V_placement_excl_over_mapping)
         flags |= defined(OBS_MAP_EXCL, "MAP_EXCL");
@@ -781,6 +830,9 @@ static void check_fixed_mappings(const signed char *p)
         observed("elsewhere", "");
     if (hole)
         observed("at-address", "");
+    /* The new mapping is a fresh anonymous one: none of the old page may show through. */
+    if (contents)
+        observed(content(existing, page), "");
     observed(holds(existing, OBS_EXISTING, OBS_EXISTING_SIZE) ? "preserved" : "replaced", "");
 }
 
@@ -797,6 +849,18 @@ static void check_stack_guards(const signed char *p)
     }
     long flag = p[P_stack] == V_stack_map_stack ? defined(OBS_MAP_STACK, "MAP_STACK")
                                                 : defined(OBS_MAP_GROWSDOWN, "MAP_GROWSDOWN");
+    if (p[P_stack] == V_stack_growsdown_below) {
+        /* Both ends of a plain mapping take writes too: only growth tells the flag was kept.
+         * The stack goes at the top of a reservation whose rest is then given back, so the
+         * page below it is free; the write lands on that page's last byte. */
+        long fixed = defined(OBS_MAP_FIXED, "MAP_FIXED");
+        obs_size room = OBS_GROWTH_ROOM_PAGES * page;
+        unsigned char *base = map(room + OBS_STACK_PAGES * page, OBS_PROT_NONE, anonymous, -1, 0);
+        map_at(base + room, OBS_STACK_PAGES * page, anonymous | (int)flag | (int)fixed);
+        unmap(base, room);
+        store_byte(base + room - 1, OBS_TOUCH_BYTE, 1);
+        observed("ok", "");
+    }
     unsigned char *region = map(OBS_STACK_PAGES * page, rw, anonymous | (int)flag, -1, 0);
     store_byte(region, OBS_TOUCH_BYTE, 1);
     store_byte(region + OBS_STACK_PAGES * page - 1, OBS_TOUCH_BYTE, 1);
@@ -868,12 +932,14 @@ static void check_reservations(const signed char *p)
         emulator_answers("", "keeps RLIMIT_DATA from the kernel (it would limit the emulator)", "");
         limit_data(OBS_DATA_LIMIT);
     }
-    room_for(size, !limited);
+    int writable = r == V_reservation_noreserve_4t || r == V_reservation_writable_4t || r == V_reservation_data_limit_writable;
+    /* limits.limits_counting(): an environment's data limit withholds only what it counts here. */
+    room_for(size, !limited && (writable ? OBS_DATA_LIMIT_COUNTS_WRITABLE : OBS_DATA_LIMIT_COUNTS_RESERVED));
     if (size > OBS_EMULATED_MOST)
         emulator_answers("", OBS_TERABYTES_EMULATED, "");
     int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
     int rw = OBS_PROT_READ | OBS_PROT_WRITE;
-    if (r == V_reservation_noreserve_4t || r == V_reservation_writable_4t || r == V_reservation_data_limit_writable) {
+    if (writable) {
         long noreserve = r == V_reservation_noreserve_4t ? defined(OBS_MAP_NORESERVE, "MAP_NORESERVE") : 0;
         /* Mapped, never touched: no page is ever committed, whatever the policy allowed. */
         map(size, rw, anonymous | (int)noreserve, -1, 0);
@@ -883,6 +949,10 @@ static void check_reservations(const signed char *p)
     unsigned char *middle = reserved + size / 2;
     if (r == V_reservation_touch_reserved) {
         all(middle, 0, 1);
+    } else if (r == V_reservation_commit_slice_read) {
+        /* Committed memory is as fresh as any anonymous mapping: every page zero. */
+        protect(middle, OBS_COMMIT_PAGES * page, rw);
+        observed(content(middle, OBS_COMMIT_PAGES * page), "");
     } else if (r == V_reservation_commit_slice) {
         protect(middle, OBS_COMMIT_PAGES * page, rw);
         store_byte(middle + OBS_COMMIT_PAGES * page - 1, OBS_TOUCH_BYTE, 1);
@@ -908,10 +978,16 @@ static void check_exec_memory(const signed char *p)
 #else
     store_byte(region, 0, 8);
 #endif
-    if (c == V_code_rw_then_rx)
+    if (c == V_code_rw_then_rx || c == V_code_rx_then_write)
         protect(region, page, OBS_PROT_READ | OBS_PROT_EXEC);
     else if (c == V_code_rw_then_rwx)
         protect(region, page, rw | OBS_PROT_EXEC);
+    if (c == V_code_rx_then_write) {
+        /* The page is no longer writable (W^X): the write must fault. It comes before any
+         * call, so a platform that left the page writable and not executable fails too. */
+        store_byte(region, OBS_TOUCH_BYTE, 1);
+        observed("ok", "");
+    }
 #if defined(OBS_RETURN_42)
     int (*code)(void) = (int (*)(void))(void *)region;
     observed(code() == OBS_RETURNED ? "ok" : "nonzero", "");
