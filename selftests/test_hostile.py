@@ -202,6 +202,12 @@ CLASSES: dict[str, Hostile] = {
     ),
     "nobody-read-only-tree": Hostile(("-", "c-compiler", "cannot build"), user=NOBODY, needs=_NOT_ROOT),
     "cc-that-hangs": Hostile(("timed out",), affects=_compiler("cc"), fake_cc="sleep 3600"),
+    # gcc's driver when cc1 runs out of memory (libiberty xmalloc_failed()): the machine's doing.
+    "cc-out-of-memory": Hostile(
+        ("ran out of what the environment allows", "cannot build", "cannot tell its target"),
+        affects=_compiler("cc"),
+        fake_cc="echo 'cc1: out of memory allocating 65536 bytes after a total of 1048576 bytes' >&2; exit 1",
+    ),
     "cc-that-fails": Hostile(
         ("cannot build", "exit status"), affects=_compiler("cc"), fake_cc="echo 'cc: broken' >&2; exit 1"
     ),

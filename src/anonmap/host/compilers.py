@@ -114,7 +114,7 @@ def preprocess(compiler: str, flags: tuple[str, ...], time_limit: float) -> Prep
     warnings = tuple(line for line in done.stderr.splitlines() if "warning:" in line)
     if not done.ok:
         return Preprocessed(
-            {}, warnings, done.stderr.strip() or done.failure(), _stopped(done, "preprocessor")
+            {}, warnings, done.stderr.strip() or done.failure(), stopped_by_environment(done, "preprocessor")
         )
     # Expansions from a system header come split by line markers: drop them, rejoin the text.
     text = " ".join(line for line in done.stdout.splitlines() if not line.startswith("#"))
@@ -244,14 +244,30 @@ def _build_in_temporary(compiler: str, flags: tuple[str, ...], source: str, time
             stream.write(source)
         compiled = processes.run([compiler, *flags, "-o", program, path], time_limit, cwd=build)
         if not compiled.ok:
-            return Ran(False, compiled.returncode, "", compiled.stderr, _stopped(compiled, "compiler"))
+            return Ran(
+                False, compiled.returncode, "", compiled.stderr, stopped_by_environment(compiled, "compiler")
+            )
         done = processes.run([program], time_limit, cwd=build)
-        stopped = _stopped(done, "program") if done.timed_out or done.start_error else ""
+        stopped = stopped_by_environment(done, "program") if done.timed_out or done.start_error else ""
         return Ran(True, done.returncode, done.stdout, done.stderr, stopped)
 
 
-def _stopped(finished: processes.Finished, what: str) -> str:
-    """How the environment stopped a run, or '' when it ran to an exit status of its own."""
+#: What a compiler driver prints when the machine, not the source, stopped it: libiberty's
+#: xmalloc_failed() ("out of memory allocating N bytes"), gcc.cc execute() ("Killed signal
+#: terminated program cc1", "cannot execute ...: vfork: Resource temporarily unavailable"),
+#: clang's "LLVM ERROR: out of memory", and strerror(ENOMEM) where an exec or mmap failed.
+_STARVED = re.compile(
+    r"out of memory|virtual memory exhausted|Cannot allocate memory|Killed signal terminated program"
+    r"|Resource temporarily unavailable"
+)
+
+
+def stopped_by_environment(finished: processes.Finished, what: str) -> str:
+    """How the environment stopped a run (a time limit, no room to start, a signal, no memory
+    or processes left), or '' when it ran to an exit status of its own."""
     if finished.timed_out or finished.start_error or finished.returncode < 0:
         return f"the {what} {finished.failure()}"
+    starved = _STARVED.search(finished.stderr)
+    if finished.returncode != 0 and starved:
+        return f"the {what} ran out of what the environment allows ({starved.group(0)})"
     return ""

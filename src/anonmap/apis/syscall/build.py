@@ -20,7 +20,7 @@ from pathlib import Path
 
 from anonmap.apis.syscall import shared_header
 from anonmap.expect import catalogue
-from anonmap.host import processes
+from anonmap.host import compilers, processes
 from anonmap.host.probe import Capability
 
 #: The call interface whose cases the observer makes: the ``api`` its records carry.
@@ -185,8 +185,9 @@ def build(
     done = processes.run(
         [compiler, *flags, "-o", str(output), str(directory / "observer.c")], time_limit, cwd=str(directory)
     )
-    if done.timed_out or done.start_error:
-        return Built(None, f"{compiler}: {done.failure()}", environment=True)
+    environment = compilers.stopped_by_environment(done, "compiler")
+    if environment:
+        return Built(None, f"{compiler}: {environment}", environment=True)
     if not done.ok:
         lines = done.stderr.strip().splitlines()
         # The errors, not the notes and warnings around them: one names the missing check_<id>.
