@@ -177,7 +177,7 @@ def test_a_kernel_or_a_sandbox_refusing_executable_memory(refusal: str, tmp_path
     assert run.results is not None, run.output
     records = {f"{r['behaviour']}[{r['case']}]": r for r in _records(run.results)}
     dependent = _exec_cases(records)
-    assert len(dependent) == 6
+    assert len(dependent) == 8  # rwx-at-mmap, rw-then-rx, rw-then-rwx, rx-then-write; libc and syscall
     verdicts = {name: record["verdict"] for name, record in records.items() if record["verdict"] != "pass"}
     if refusal == "exec-eacces":
         assert verdicts == dict.fromkeys(dependent, "deviation")
