@@ -71,6 +71,13 @@ def _copy(tmp_path: Path) -> Path:
     return copy
 
 
+def _add_behaviour(copy: Path, entry: str) -> None:
+    """The new behaviour's catalogue entry and its Python check, added to ``copy``."""
+    catalogue = copy / "src" / "anonmap" / "data" / "behaviours.toml"
+    catalogue.write_text(catalogue.read_text() + entry)
+    (copy / "tests" / "test_zero_fill_after_another.py").write_text(NEW_TEST)
+
+
 def _run(copy: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     # The copy's package, not the installed one: its catalogue is the one under test.
@@ -100,9 +107,7 @@ def _of_new_behaviour(records: list[dict[str, Any]]) -> dict[str, tuple[str, str
 def test_a_new_behaviour_is_one_catalogue_entry_and_one_test_file(tmp_path: Path) -> None:
     baseline: SuiteRun = run_suite(tmp_path / "baseline", ["-n", "0"])
     copy = _copy(tmp_path)
-    catalogue = copy / "src" / "anonmap" / "data" / "behaviours.toml"
-    catalogue.write_text(catalogue.read_text() + NEW_BEHAVIOUR)
-    (copy / "tests" / "test_zero_fill_after_another.py").write_text(NEW_TEST)
+    _add_behaviour(copy, NEW_BEHAVIOUR)
     done = _run(copy, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     records = _records(tmp_path)
@@ -155,9 +160,7 @@ def test_the_observer_cannot_forget_a_behaviour_given_the_syscall_api(tmp_path: 
         pytest.skip("unsupported: no C compiler (cc) to build the observer")
     copy = _copy(tmp_path)
     before = _files(copy)
-    catalogue = copy / "src" / "anonmap" / "data" / "behaviours.toml"
-    catalogue.write_text(catalogue.read_text() + SYSCALL_BEHAVIOUR)
-    (copy / "tests" / "test_zero_fill_after_another.py").write_text(NEW_TEST)
+    _add_behaviour(copy, SYSCALL_BEHAVIOUR)
     # Without its C check the observer does not build: every syscall case is an error naming it.
     done = _run(copy, tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr

@@ -64,20 +64,19 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHONPATH"))}
 
 
+def _in(here: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """``command`` run in ``here`` as a user would, whatever its exit status."""
+    return subprocess.run(
+        command, cwd=here, env=_clean_env(), capture_output=True, text=True, timeout=_STEP_LIMIT, check=False
+    )
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="unsupported: the case count below is this host's")
 def test_anonmap_run_from_a_wheel_runs_every_case_and_writes_a_complete_results_file(
     installed: Path, tmp_path: Path
 ) -> None:
     here = _empty(tmp_path)
-    done = subprocess.run(
-        [str(installed / "anonmap"), "run", "--", "-q", "-p", "no:randomly"],
-        cwd=here,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=_STEP_LIMIT,
-        check=False,
-    )
+    done = _in(here, str(installed / "anonmap"), "run", "--", "-q", "-p", "no:randomly")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     (results,) = (here / "results").glob("anonmap-*.json")
     data = json.loads(results.read_text())
@@ -106,15 +105,7 @@ def test_the_installed_commands_use_the_installed_profiles_whatever_the_director
 
 def test_a_run_that_collected_nothing_is_never_complete(installed: Path, tmp_path: Path) -> None:
     here = _empty(tmp_path)
-    subprocess.run(
-        [str(installed / "python"), "-m", "pytest", "-q", "--anonmap-results=r/"],
-        cwd=here,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=_STEP_LIMIT,
-        check=False,
-    )
+    _in(here, str(installed / "python"), "-m", "pytest", "-q", "--anonmap-results=r/")
     (results,) = (here / "r").glob("anonmap-*.json")
     data = json.loads(results.read_text())
     assert data["complete"] is False and "no case was collected" in data["incomplete_reason"]
