@@ -40,11 +40,16 @@ class Arch:
     forks: tuple[int, ...]  # fork and vfork, where the architecture has them
     madvise: int
     mprotect: int
+    munmap: int
 
 
 _ARCHES = {
-    "x86_64": Arch(audit=0xC000003E, mmap=9, clone=56, clone3=435, forks=(57, 58), madvise=28, mprotect=10),
-    "aarch64": Arch(audit=0xC00000B7, mmap=222, clone=220, clone3=435, forks=(), madvise=233, mprotect=226),
+    "x86_64": Arch(
+        audit=0xC000003E, mmap=9, clone=56, clone3=435, forks=(57, 58), madvise=28, mprotect=10, munmap=11
+    ),
+    "aarch64": Arch(
+        audit=0xC00000B7, mmap=222, clone=220, clone3=435, forks=(), madvise=233, mprotect=226, munmap=215
+    ),
 }
 
 _NR_OFFSET = 0
@@ -261,6 +266,33 @@ def exec_refused(refusal: int) -> Callable[[str, int], list[Insn]]:
     return program
 
 
+def ignored(call: str, prot_bits: int = 0) -> Callable[[str, int], list[Insn]]:
+    """``call`` (munmap or mprotect) reports success and does nothing: SECCOMP_RET_ERRNO with 0
+    returns 0 without running it. With ``prot_bits``, only an mprotect asking for one of them.
+    A kernel that is wrong in the way the partial-munmap and write-after-RX checks must catch,
+    seen by the observer's raw system calls as by libc (the sensitivity proofs)."""
+
+    def program(machine: str, _map_anonymous: int) -> list[Insn]:
+        arch = _ARCHES[machine]
+        prot_check: list[Insn | Jump | Label] = []
+        if prot_bits:
+            prot_check = [Insn(_LD_W_ABS, _arg_low_word(2)), Jump(_JMP_JSET_K, prot_bits, false="allow")]
+        return _assemble(
+            [
+                Insn(_LD_W_ABS, _ARCH_OFFSET),
+                Jump(_JMP_JEQ_K, arch.audit, false="allow"),
+                Insn(_LD_W_ABS, _NR_OFFSET),
+                Jump(_JMP_JEQ_K, getattr(arch, call), false="allow"),
+                *prot_check,
+                Insn(_RET_K, _RET_ERRNO | 0),
+                Label("allow"),
+                Insn(_RET_K, _RET_ALLOW),
+            ]
+        )
+
+    return program
+
+
 #: Mach VM flags XNU's mmap() accepts in the fd of a MAP_ANON call (osfmk/mach/vm_statistics.h):
 #: VM_FLAGS_ALIAS_MASK | VM_FLAGS_SUPERPAGE_MASK | VM_FLAGS_PURGABLE | VM_FLAGS_4GB_CHUNK.
 XNU_FD_FLAGS = 0xFF000000 | 0x00070000 | 0x2 | 0x4
@@ -283,6 +315,10 @@ PROGRAMS: dict[str, Callable[[str, int], list[Insn]]] = {
     # A sandbox that forbids executable anonymous memory, and a kernel that refuses it.
     "exec-eperm": exec_refused(errno.EPERM),
     "exec-eacces": exec_refused(errno.EACCES),
+    # A kernel whose munmap removes nothing, and one whose mprotect to executable changes nothing
+    # (the page stays writable and not executable).
+    "munmap-ignored": ignored("munmap"),
+    "exec-mprotect-ignored": ignored("mprotect", _PROT_EXEC),
 }
 
 

@@ -14,6 +14,11 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+/*
+ * The RULE_WRONG_* rules are no platform's: each makes this Linux wrong in one way a program
+ * relies on, so that selftests/test_sensitivity.py proves the check observing it fails.
+ */
+
 /* Helpers are marked unused: a persona's build enables only the rules it needs. */
 
 /* Flags a rule adds on the platform's behalf, which the unknown-flag rules must let pass. */
@@ -92,9 +97,46 @@ static void *map_aligned(void *addr, size_t len, int prot, int flags, int fd, of
 }
 #endif
 
+#ifdef RULE_WRONG_MUNMAP_WIDENS
+static struct {
+    char *addr;
+    size_t len;
+} mapped[4096];
+static int mapped_count;
+#endif
+
+#ifdef RULE_WRONG_FIXED_NOT_ZERO
+/* A MAP_FIXED mapping that shows bytes of what it replaced. */
+static void *map_fixed_dirty(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    char *p = raw_mmap(addr, len, prot, flags, fd, off);
+    if (p != MAP_FAILED && (prot & PROT_WRITE) && len > 1)
+        p[len / 2] = 1;
+    return p;
+}
+#endif
+
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     int anonymous = (flags & MAP_ANONYMOUS) != 0;
+#ifdef RULE_WRONG_MUNMAP_WIDENS
+    {
+        char *p = raw_mmap(addr, len, prot, flags, fd, off);
+        if (p != MAP_FAILED && mapped_count < 4096) {
+            mapped[mapped_count].addr = p;
+            mapped[mapped_count++].len = len;
+        }
+        return p;
+    }
+#endif
+#ifdef RULE_WRONG_GROWSDOWN_DROPPED
+    /* A kernel that takes MAP_GROWSDOWN and makes a plain mapping. */
+    flags &= ~MAP_GROWSDOWN;
+#endif
+#ifdef RULE_WRONG_FIXED_NOT_ZERO
+    if (anonymous && (flags & MAP_FIXED))
+        return map_fixed_dirty(addr, len, prot, flags, fd, off);
+#endif
 #ifdef RULE_FREEBSD_EXCL_AND_ALIGNED
     if ((flags & FREEBSD_MAP_EXCL) && (flags & MAP_FIXED)) {
         /* vm_mmap_object(): MAP_FIXED|MAP_EXCL -> vm_map_fixed(MAP_CHECK_EXCL), which fails with
@@ -206,8 +248,87 @@ int minherit(void *addr, size_t len, int inherit)
 }
 #endif
 
+#ifdef RULE_WRONG_MUNMAP_WIDENS
+/* A munmap that removes the whole mapping its range lies in, not only the range: the mappings
+ * made through mmap() are remembered (the kernel's own merging of neighbours aside). */
+int munmap(void *addr, size_t len)
+{
+    for (int i = 0; i < mapped_count; i++)
+        if (mapped[i].addr <= (char *)addr && (char *)addr < mapped[i].addr + mapped[i].len) {
+            char *start = mapped[i].addr;
+            size_t whole = mapped[i].len;
+            mapped[i] = mapped[--mapped_count];
+            return (int)syscall(SYS_munmap, start, whole);
+        }
+    return (int)syscall(SYS_munmap, addr, len);
+}
+#endif
+
+#ifdef RULE_WRONG_PROTECT
+/* mprotect that leaves PROT_READ|PROT_EXEC memory writable (no W^X), and gives pages made
+ * PROT_READ|PROT_WRITE a non-zero byte (a commit that is not fresh memory). */
+int mprotect(void *addr, size_t len, int prot)
+{
+    if (prot == (PROT_READ | PROT_EXEC))
+        prot |= PROT_WRITE;
+    int done = (int)syscall(SYS_mprotect, addr, len, prot);
+    if (done == 0 && prot == (PROT_READ | PROT_WRITE) && len > 1)
+        ((volatile char *)addr)[len / 2] = 1;
+    return done;
+}
+#endif
+
+#ifdef RULE_WRONG_RESIZE_LOSES
+#include <stdarg.h>
+/* mremap that moves the length but not the contents. */
+void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
+{
+    va_list rest;
+    va_start(rest, flags);
+    void *to = va_arg(rest, void *);
+    va_end(rest);
+    void *moved = (void *)syscall(SYS_mremap, old, old_size, new_size, flags, to);
+    if (moved != MAP_FAILED)
+        for (size_t i = 0; i < old_size; i++)
+            ((volatile char *)moved)[i] = 0;
+    return moved;
+}
+#endif
+
+#ifdef RULE_WRONG_WIPES_PARENT
+#include <dlfcn.h>
+/* MADV_WIPEONFORK that wipes the parent's copy too: the ranges are kept, and zeroed in the
+ * parent once fork returns there. */
+static struct {
+    char *addr;
+    size_t len;
+} wiped[64];
+static int wiped_count;
+
+pid_t fork(void)
+{
+    pid_t (*real_fork)(void) = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork");
+    pid_t pid = real_fork();
+    if (pid > 0)
+        for (int i = 0; i < wiped_count; i++)
+            for (size_t j = 0; j < wiped[i].len; j++)
+                ((volatile char *)wiped[i].addr)[j] = 0;
+    return pid;
+}
+#endif
+
 int madvise(void *addr, size_t len, int advice)
 {
+#ifdef RULE_WRONG_WIPES_PARENT
+    if (advice == MADV_WIPEONFORK && wiped_count < 64) {
+        wiped[wiped_count].addr = addr;
+        wiped[wiped_count++].len = len;
+    }
+    /* MADV_KEEPONFORK undoes the wipe, on the parent's side too. */
+    for (int i = 0; advice == MADV_KEEPONFORK && i < wiped_count; i++)
+        if (wiped[i].addr == addr)
+            wiped[i].len = 0;
+#endif
 #ifdef RULE_DONTNEED_KEEPS
     /* FreeBSD vm_page_advise(), OpenBSD/NetBSD uvm_map_clean(PGO_DEACTIVATE), XNU
      * vm_map_behavior_set(): MADV_DONTNEED only deactivates; the contents stay. */
