@@ -71,13 +71,15 @@ GROWTH_ROOM_PAGES = 258
 PARTIAL_PAGES = 3
 
 GIB = 1 << 30
-#: Which anonymous mappings an RLIMIT_DATA counts, by the probe's os name: 'writable' (Linux
-#: mm/internal.h is_data_mapping(): VM_WRITE without VM_SHARED or VM_STACK; OpenBSD
-#: sys/uvm/uvm_mmap.c sys_mmap(): 'if (prot != PROT_NONE || (flags & MAP_SHARED))') or 'every'
-#: (xnu vm_map_enter(): the data limit counts every entry, PROT_NONE ones too). Elsewhere
-#: (FreeBSD, NetBSD, DragonFly, illumos: their profiles' data-limit entries) none: an
-#: environment's data limit withholds only the cases its platform counts.
-DATA_LIMIT_COUNTS: Mapping[str, str] = {"linux": "writable", "openbsd": "writable", "darwin": "every"}
+#: Which anonymous mappings an environment's RLIMIT_DATA counts, by the probe's os name, so that
+#: the limit withholds only the cases it refuses: 'writable' (Linux mm/internal.h
+#: is_data_mapping(): VM_WRITE without VM_SHARED or VM_STACK) or 'every' (xnu vm_map_enter():
+#: the data limit counts every entry, PROT_NONE ones too). FreeBSD, NetBSD, DragonFly and
+#: illumos count none (their profiles' data-limit entries). OpenBSD counts writable mappings
+#: too (sys/uvm/uvm_mmap.c sys_mmap()), but caps the limit at MAXDSIZ (kern_resource.c
+#: dosetrlimit()): its refusal is the platform's, whatever the environment, and its profile
+#: documents it.
+DATA_LIMIT_COUNTS: Mapping[str, str] = {"linux": "writable", "darwin": "every"}
 #: The RLIMIT_DATA the data-limit cases set.
 DATA_LIMIT = GIB
 #: qemu-user keeps flags for every guest page of a mapping: terabytes take it minutes and more
