@@ -32,6 +32,12 @@ def _params(record: Record) -> Mapping[str, str]:
     return params
 
 
+def _libc_case(parameter: str, value: str) -> Callable[[Record], bool]:
+    """The libc cases whose ``parameter`` is ``value``: what a shim rule, which only libc's
+    symbols meet, can make wrong."""
+    return lambda r: _params(r).get(parameter) == value and _params(r)["api"] == "libc"
+
+
 @dataclasses.dataclass(frozen=True)
 class Wrong:
     """One way the platform is made wrong, and the cases that must catch it."""
@@ -68,25 +74,25 @@ WRONGS = {
     "MAP_GROWSDOWN silently dropped": Wrong(
         ("--shim", "WRONG_GROWSDOWN_DROPPED"),
         "stack_guards",
-        lambda r: _params(r).get("stack") == "growsdown-below" and _params(r)["api"] == "libc",
+        _libc_case("stack", "growsdown-below"),
         "SIGSEGV",
     ),
     "a commit whose pages are not zero": Wrong(
         ("--shim", "WRONG_PROTECT"),
         "reservations",
-        lambda r: _params(r).get("reservation") == "commit-slice-read" and _params(r)["api"] == "libc",
+        _libc_case("reservation", "commit-slice-read"),
         "nonzero",
     ),
     "PROT_READ|PROT_EXEC memory left writable": Wrong(
         ("--shim", "WRONG_PROTECT"),
         "exec_memory",
-        lambda r: _params(r).get("code") == "rx-then-write" and _params(r)["api"] == "libc",
+        _libc_case("code", "rx-then-write"),
         "ok",
     ),
     "a partial munmap that removes the whole mapping": Wrong(
         ("--shim", "WRONG_MUNMAP_WIDENS"),
         "after_munmap",
-        lambda r: _params(r).get("part") == "kept-pages" and _params(r)["api"] == "libc",
+        _libc_case("part", "kept-pages"),
         "SIGSEGV",
     ),
     "a munmap that removes nothing": Wrong(
