@@ -66,6 +66,9 @@ def test_the_initramfs_holds_python_the_suite_and_an_init_run_by_the_guests_pyth
     assert init.mode & 0o111 and init.data.startswith(b"#!/usr/bin/python3.11\n")
     assert stat.S_ISLNK(members["lib"].mode) and members["lib"].data == b"usr/lib"
     assert members["usr/bin/python3.11"].data == b"\x7fELF"
+    # Bytecode cached beside a source is used only where the source's mtime is the same.
+    source = tmp_path / "sysroot" / "usr" / "lib" / "python3.11" / "os.py"
+    assert members["usr/lib/python3.11/os.py"].mtime == int(source.stat().st_mtime) > 0
     assert json.loads(members["anonmap-kernels.json"].data) == config
     for path in (
         "work/src/anonmap/__init__.py",

@@ -229,8 +229,18 @@ def prepare(machine: Machine, cache: Path = CACHE) -> Prepared:
     qemu_user.unpack(python_debs, sysroot)
     kernel_name = extract_kernel(kernel_deb, machine.image, home)
     python = python_minimal.removesuffix("-minimal")
+    compile_for_guest(python, [sysroot / "usr" / "lib" / python])
     ready.write_text(json.dumps({"kernel_name": kernel_name, "python": python}), encoding="utf-8")
     return Prepared(machine, home / kernel_name, kernel_name, sysroot, python)
+
+
+def compile_for_guest(python: str, folders: Sequence[Path]) -> None:
+    """Compile ``folders`` to bytecode here when this Python is the guest's version (its
+    bytecode is the same on every architecture): under TCG, compiling the standard library and
+    pytest at each import costs the guest more than the whole run costs here."""
+    if python != f"python{sys.version_info.major}.{sys.version_info.minor}":
+        return
+    qemu_user.run([sys.executable, "-m", "compileall", "-q", "-j", "0", *map(str, folders)])
 
 
 def extract_kernel(deb: Path, image: str, folder: Path) -> str:
@@ -267,6 +277,8 @@ class Entry:
     data: bytes = b""
     """A file's content, a symlink's target."""
     rdev: tuple[int, int] = (0, 0)
+    mtime: int = 0
+    """The source's: Python's cached bytecode is valid only beside a source of the same mtime."""
 
 
 def cpio_member(entry: Entry, inode: int) -> bytes:
@@ -277,7 +289,7 @@ def cpio_member(entry: Entry, inode: int) -> bytes:
         0,
         0,
         2 if stat.S_ISDIR(entry.mode) else 1,
-        0,
+        entry.mtime,
         len(entry.data),
         0,
         0,
@@ -312,7 +324,9 @@ def read_cpio(archive: bytes) -> list[Entry]:
         data_at = start + namesize + (-(110 + namesize) % 4)
         if name == "TRAILER!!!":
             return found
-        found.append(Entry(name, fields[1], archive[data_at : data_at + size], (fields[9], fields[10])))
+        found.append(
+            Entry(name, fields[1], archive[data_at : data_at + size], (fields[9], fields[10]), fields[5])
+        )
         offset = data_at + size + (-size % 4)
 
 
@@ -331,7 +345,8 @@ def tree(source: Path, prefix: str, skip: Sequence[str] = ("__pycache__",)) -> I
             elif stat.S_ISDIR(info.st_mode):
                 yield Entry(inside, stat.S_IFDIR | 0o755)
             elif stat.S_ISREG(info.st_mode):
-                yield Entry(inside, stat.S_IFREG | (info.st_mode & 0o777), path.read_bytes())
+                mode = stat.S_IFREG | (info.st_mode & 0o777)
+                yield Entry(inside, mode, path.read_bytes(), mtime=int(info.st_mtime))
         # Symlinked folders are links above; os.walk does not descend into them.
 
 
@@ -341,7 +356,7 @@ def sysroot_entries(sysroot: Path) -> Iterator[Entry]:
         if path.is_symlink():
             yield Entry(path.name, stat.S_IFLNK | 0o777, os.readlink(path).encode())
         elif path.is_dir():
-            yield from tree(path, path.name)
+            yield from tree(path, path.name, skip=())
 
 
 def initramfs_entries(
@@ -355,7 +370,7 @@ def initramfs_entries(
     for folder in ("proc", "sys", "tmp", "root"):
         yield Entry(folder, stat.S_IFDIR | (0o1777 if folder == "tmp" else 0o755))
     yield from sysroot_entries(sysroot)
-    yield from tree(pylib, "pylib")
+    yield from tree(pylib, "pylib", skip=())
     yield Entry("work", stat.S_IFDIR | 0o755)
     for name in WORK:
         path = repo / name
