@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -141,7 +142,7 @@ def test_the_private_apt_sources_are_the_hosts_debian_repositories_for_one_archi
 def test_each_guest_boots_under_tcg_without_network_and_with_its_own_console(tmp_path: Path) -> None:
     for machine in kernels.MACHINES.values():
         prepared = kernels.Prepared(machine, tmp_path / "vmlinuz", "vmlinuz-6.1", tmp_path, "python3.11")
-        command = kernels.qemu_command(prepared, tmp_path / "i", tmp_path / "c", tmp_path / "p")
+        command = kernels.qemu_command(prepared, tmp_path / "i", tmp_path / "c")
         assert command[0] == machine.qemu
         for option in (
             ["-accel", "tcg"],
@@ -200,3 +201,18 @@ def test_a_guest_past_its_time_limit_dies_with_its_process_group(tmp_path: Path)
     if pid:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="unsupported: children() reads Linux's /proc"
+)
+def test_a_signal_finds_every_process_group_the_tool_started() -> None:
+    child = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        assert child.pid in kernels.children()
+        processes.kill_group(child.pid)
+        child.wait(10)
+        assert child.pid not in kernels.children()
+    finally:
+        child.kill()
+        child.wait()

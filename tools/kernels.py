@@ -455,11 +455,7 @@ class Outcome:
     kernel: str = ""
 
 
-#: The process groups of the guests running now, so a signal to this tool ends them.
-_RUNNING: set[int] = set()
-
-
-def qemu_command(prepared: Prepared, initramfs: Path, console: Path, pidfile: Path) -> list[str]:
+def qemu_command(prepared: Prepared, initramfs: Path, console: Path) -> list[str]:
     machine = prepared.machine
     append = f"console={machine.console} panic=-1 loglevel=1 quiet"
     return [
@@ -480,8 +476,6 @@ def qemu_command(prepared: Prepared, initramfs: Path, console: Path, pidfile: Pa
         "-no-reboot",
         "-serial",
         f"file:{console}",
-        "-pidfile",
-        str(pidfile),
         "-kernel",
         str(prepared.kernel),
         "-initrd",
@@ -506,14 +500,9 @@ def boot(prepared: Prepared, pytest_args: Sequence[str], results: Path, pylib: P
     initramfs.write_bytes(cpio(initramfs_entries(prepared.sysroot, prepared.python, pylib, REPO, config)))
     console = home / "console.log"
     console.unlink(missing_ok=True)
-    pidfile = home / "qemu.pid"
-    pidfile.unlink(missing_ok=True)
-    command = qemu_command(prepared, initramfs, console, pidfile)
+    command = qemu_command(prepared, initramfs, console)
     outcome = Outcome(machine.arch, 0.0, kernel=prepared.kernel_name)
     done = processes.run(command, BOOT_TIME_LIMIT, cwd=str(home))
-    group = _pid(pidfile)
-    pidfile.unlink(missing_ok=True)
-    _RUNNING.discard(group)
     outcome.seconds = time.monotonic() - started
     text = console.read_text(encoding="utf-8", errors="replace") if console.exists() else ""
     try:
@@ -538,13 +527,6 @@ def boot(prepared: Prepared, pytest_args: Sequence[str], results: Path, pylib: P
         outcome.problem = f"the results brought back are not a results file: {error}"
         outcome.status = 1
     return outcome
-
-
-def _pid(pidfile: Path) -> int:
-    try:
-        return int(pidfile.read_text().strip())
-    except (OSError, ValueError):
-        return 0
 
 
 def record(payload: bytes, prepared: Prepared, results: Path) -> tuple[Path, dict[str, int]]:
@@ -572,10 +554,31 @@ def record(payload: bytes, prepared: Prepared, results: Path) -> tuple[Path, dic
     return written, dict(sorted(counts.items()))
 
 
+def children() -> list[int]:
+    """The processes this tool started and that still run (Linux's /proc): each leads a process
+    group of its own (anonmap.host.processes.run), whatever thread started it."""
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path("/proc", entry, "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 1 and fields[1] == str(me):
+            found.append(int(entry))
+    return found
+
+
 def _stop(signum: int, frame: FrameType | None) -> None:
-    for group in list(_RUNNING):
-        processes.kill_group(group)
-    raise SystemExit(128 + signum)
+    """On SIGINT, SIGTERM or SIGHUP: end every guest and download this tool started, with
+    their process groups, and exit at once, so no worker thread starts another."""
+    for _ in range(2):  # again, for one a worker thread started while the first went
+        for group in children():
+            processes.kill_group(group)
+    print(f"kernels: stopped by {processes.signal_name(signum)}; every guest it started is ended", flush=True)
+    os._exit(128 + signum)
 
 
 def run_one(machine: Machine, pytest_args: Sequence[str], results: Path, pylib: Path) -> Outcome:
@@ -587,16 +590,6 @@ def run_one(machine: Machine, pytest_args: Sequence[str], results: Path, pylib: 
             machine.arch, time.monotonic() - started, skipped=f"could not fetch its packages: {error}"
         )
     return boot(prepared, pytest_args, results, pylib)
-
-
-def watch_pidfiles(folders: Sequence[Path], stop: concurrent.futures.Future[None]) -> None:
-    """Note each guest's process group as its qemu writes its pid file, until ``stop``."""
-    while not stop.done():
-        for folder in folders:
-            pid = _pid(folder / "qemu.pid")
-            if pid:
-                _RUNNING.add(pid)
-        time.sleep(0.2)
 
 
 def summary(outcome: Outcome) -> str:
@@ -657,16 +650,12 @@ def main(argv: list[str]) -> int:
             return 0
         # Fetching is network-bound and sequential; booting is CPU-bound, --jobs at once.
         args.results.mkdir(parents=True, exist_ok=True)
-        stop: concurrent.futures.Future[None] = concurrent.futures.Future()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs + 1) as pool:
-            pool.submit(watch_pidfiles, [CACHE / m.arch for m in wanted], stop)
-            with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as boots:
-                futures = [boots.submit(run_one, m, args.pytest_args, args.results, pylib) for m in wanted]
-                for future in futures:
-                    outcome = future.result()
-                    print(summary(outcome), flush=True)
-                    outcomes.append(outcome)
-            stop.set_result(None)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as boots:
+            futures = [boots.submit(run_one, m, args.pytest_args, args.results, pylib) for m in wanted]
+            for future in futures:
+                outcome = future.result()
+                print(summary(outcome), flush=True)
+                outcomes.append(outcome)
     print(f"kernels: {len(outcomes)} architecture(s) in {time.monotonic() - started:.1f} s")
     return max([o.status for o in outcomes if not o.skipped] or [0])
 
