@@ -733,7 +733,7 @@ def test_hostile_workflows_are_one_line_with_the_input_status(
         problem = problem or _outputs_after(outputs, done.status, {EXIT_MISSING})
         if done.status not in statuses:
             problem = problem or f"status {done.status}"
-        if time.monotonic() - started > 5:
+        if time.monotonic() - started > 20:
             problem = problem or f"took {time.monotonic() - started:.1f} s"
         if problem:
             failures.append(f"{name}: {problem}")
@@ -804,7 +804,7 @@ def test_hostile_sources_scan_or_are_refused_in_one_line(
         else:
             problem = _refused(done, {EXIT_INPUT}, source)
         problem = problem or _outputs_after(outputs, done.status, {0, EXIT_DIFFERENT})
-        if time.monotonic() - started > 10:
+        if time.monotonic() - started > 20:
             problem = problem or f"took {time.monotonic() - started:.1f} s"
         if problem:
             failures.append(f"{name}: {problem}")
@@ -892,7 +892,7 @@ def test_the_suite_refuses_hostile_options_in_one_usage_line(tmp_path: Path) -> 
         "observations: deep nesting",
         "observations: a sysname of 300 characters",
     }
-    runs = []
+    runs: list[list[str]] = []
     for name, data, _ in hostile_inputs.observations(random.Random(SEED)):
         if name in chosen:
             path = tmp_path / f"{len(runs)}.jsonl"

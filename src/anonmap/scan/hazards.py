@@ -332,11 +332,8 @@ def _file_findings(source: _Source) -> Iterator[Finding]:
         if name in used and other not in used:
             # The name may stand only in a macro's replacement text, with no identifier node.
             node = next(
-                n
-                for n in _walk(root)
-                if (n.type == "identifier" and _text(n) == name)
-                or (n.type == "preproc_arg" and name in _names(_text(n)))
-            )
+                (n for n in _walk(root) if n.type == "identifier" and _text(n) == name), None
+            ) or next(n for n in _walk(root) if n.type == "preproc_arg" and name in _names(_text(n)))
             yield Finding(
                 *_at(source, node),
                 "anonymous-name-without-fallback",
