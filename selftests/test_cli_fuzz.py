@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 
 from anonmap import cli
-from anonmap.apis.syscall import observations
+from anonmap.apis.syscall import header, observations
 from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT, EXIT_MISSING, EXIT_OUTPUT, EXIT_USAGE, main
 from anonmap.reporting import documented
 from anonmap.reporting.runs import MERGED_SCHEMA
@@ -922,3 +922,8 @@ def test_the_fuzzer_holds_at_least_2000_inputs(sources: tuple[Path, Path]) -> No
         "arguments": len(list(hostile_inputs.arguments(rng))),
     }
     assert sum(counted.values()) >= 2000, counted
+
+
+def test_every_abi_the_observer_is_built_for_has_its_page_sizes_known() -> None:
+    """A target added to the observer without its page sizes would have every file it prints refused."""
+    assert {abi.split("-", 1)[1] for abi in header.ABIS} <= set(header.PAGE_SIZES)

@@ -37,9 +37,13 @@ _UNAME_KEYS = ("sysname", "release", "version", "machine")
 _CAPABILITIES = ("fork", "dev-zero", "exec-memory")
 #: The ABIs abi.h knows, as the observer names them (OBS_ABI): <os>-<arch>.
 ABIS = {f"{os_name}-{triple.split('-', 1)[0]}" for triple, os_name in observer.TARGETS.items()}
+#: The C-library backend's (libc.h OBS_ABI): libc-<os>-<arch>, for any system its C library
+#: runs on; the os and arch must still be the ones uname reports.
+LIBC_ABI_PREFIX = f"{observer.LIBC_API}-"
 #: The page sizes each architecture the observer is built for has: x86-64 has one; aarch64
-#: kernels are built for 4, 16 or 64 KiB pages.
-_PAGE_SIZES = {"x86_64": (4096,), "aarch64": (4096, 16384, 65536)}
+#: kernels are built for 4, 16 or 64 KiB pages; WebAssembly's page is 64 KiB (the core
+#: specification's memory page), which wasi-libc and Emscripten both answer as _SC_PAGESIZE.
+PAGE_SIZES = {"x86_64": (4096,), "aarch64": (4096, 16384, 65536), "wasm32": (65536,)}
 #: uname's fields are short on every kernel (Linux 64 bytes, the BSDs 256).
 _UNAME_LENGTH = 256
 #: The observer's time limit is the suite's, at most an hour.
@@ -63,12 +67,14 @@ def _count(key: str, value: object, low: int, high: int) -> int:
 
 def _shape(data: Mapping[str, Any]) -> None:
     """Every key of the type and form the observer prints."""
-    if data["api"] != observer.SYSCALL_API:
-        raise Malformed(f"key 'api': {quoted(data['api'])} is not {observer.SYSCALL_API!r}")
+    if data["api"] not in observer.BACKENDS:
+        raise Malformed(f"key 'api': {quoted(data['api'])} is not one of {', '.join(observer.BACKENDS)}")
     catalogue = _short("catalogue", data["catalogue"], most=_FINGERPRINT_LENGTH)
     if len(catalogue) != _FINGERPRINT_LENGTH or catalogue.strip("0123456789abcdef"):
         raise Malformed(f"key 'catalogue': {quoted(catalogue)} is not a fingerprint of 16 hex digits")
-    if not isinstance(data["abi"], str) or data["abi"] not in ABIS:
+    if not isinstance(data["abi"], str) or (
+        data["abi"] not in ABIS if data["api"] == observer.SYSCALL_API else not _libc_abi(data["abi"])
+    ):
         raise Malformed(
             f"key 'abi': {quoted(data['abi'])} is not one the observer is built for ({', '.join(sorted(ABIS))})"
         )
@@ -101,23 +107,40 @@ def _shape(data: Mapping[str, Any]) -> None:
     _count("cases", data["cases"], 0, 100_000)
 
 
+def _libc_abi(abi: str) -> bool:
+    """Whether ``abi`` is one the C-library backend prints: libc-<os>-<arch>, lower-case words."""
+    parts = abi.removeprefix(LIBC_ABI_PREFIX).split("-")
+    return (
+        abi.startswith(LIBC_ABI_PREFIX)
+        and len(parts) == 2
+        and all(part and part.replace("_", "").isalnum() and part.islower() for part in parts)
+        and len(abi) <= 64
+    )
+
+
 def _consistent(data: Mapping[str, Any]) -> None:
     """The system the header describes is one the observer's ABI runs on."""
-    os_name, arch = data["abi"].split("-", 1)
+    os_name, arch = data["abi"].removeprefix(LIBC_ABI_PREFIX).split("-", 1)
     uname = data["uname"]
     found = observed(uname, data["page_size"], data["binary_abi"], {}, (), {})
     if (found.os, found.arch) != (os_name, arch):
         raise Malformed(
             f"key 'uname': {quoted(uname['sysname'])} on {quoted(uname['machine'])} is not where an observer built for {data['abi']} runs"
         )
-    sizes = _PAGE_SIZES.get(arch, ())
+    sizes = PAGE_SIZES.get(arch, ())
     if data["page_size"] not in sizes:
         raise Malformed(
             f"key 'page_size': {quoted(data['page_size'])} is not a page size of {arch} ({', '.join(map(str, sizes))})"
         )
     binary_abi = _short("binary_abi", data["binary_abi"], empty=True, most=10)
-    # Only the FreeBSD observer is branded with the release it was built for (abi.h's note).
-    if os_name == "freebsd" and not binary_abi.isdigit():
+    # Only the FreeBSD observer is branded with the release it was built for (abi.h's note);
+    # the C-library backend is the C library's own program, branded by its startup files.
+    if data["api"] == observer.LIBC_API:
+        if binary_abi:
+            raise Malformed(
+                f"key 'binary_abi': {quoted(binary_abi)}, but the C-library observer carries none"
+            )
+    elif os_name == "freebsd" and not binary_abi.isdigit():
         raise Malformed(
             f"key 'binary_abi': {quoted(binary_abi)} is not the osrel a FreeBSD observer is branded with"
         )
