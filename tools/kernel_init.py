@@ -104,11 +104,14 @@ def main() -> None:
     if isinstance(epoch, (int, float)):
         with contextlib.suppress(OSError):
             time.clock_settime(time.CLOCK_REALTIME, float(epoch))
+    # CLOCK_BOOTTIME: seconds since the kernel started, so the host can tell booting from the run.
+    booted = time.clock_gettime(time.CLOCK_BOOTTIME)
     started = time.monotonic()
     status, payload = run_suite(config)
     info = {
         "uname": list(os.uname()),
         "page_size": os.sysconf("SC_PAGE_SIZE"),
+        "boot_seconds": round(booted, 1),
         "seconds": round(time.monotonic() - started, 1),
     }
     sys.stdout.flush()

@@ -453,6 +453,8 @@ class Outcome:
     problem: str = ""
     skipped: str = ""
     page_size: int = 0
+    timing: str = ""
+    """How long the guest took to reach /init and to run the suite, as it measured them."""
     kernel: str = ""
 
 
@@ -518,6 +520,9 @@ def boot(prepared: Prepared, pytest_args: Sequence[str], results: Path, pylib: P
     outcome.status = status if isinstance(status, int) else 1
     page = header.get("page_size")
     outcome.page_size = page if isinstance(page, int) else 0
+    boot, suite = header.get("boot_seconds"), header.get("seconds")
+    if isinstance(boot, (int, float)) and isinstance(suite, (int, float)):
+        outcome.timing = f" (booted in {boot:.1f} s, the suite {suite:.1f} s)"
     if not framed.payload:
         outcome.problem = f"the suite wrote no results file (exit status {outcome.status})"
         outcome.status = outcome.status or 1
@@ -603,7 +608,7 @@ def summary(outcome: Outcome) -> str:
     problem = f"; {outcome.problem}" if outcome.problem else ""
     return (
         head
-        + f"{outcome.kernel}{page}, {outcome.seconds:.1f} s, exit status {outcome.status}: {counts or 'no results'}"
+        + f"{outcome.kernel}{page}, {outcome.seconds:.1f} s{outcome.timing}, exit status {outcome.status}: {counts or 'no results'}"
         + where
         + problem
     )
