@@ -129,6 +129,23 @@ def test_a_seccomp_filter_flips_exactly_the_cases_it_targets(binary: Path) -> No
     assert {filtered[name].outcome for name in targets} == {"EINVAL"}
 
 
+def test_what_the_observer_cannot_see_is_unsupported_never_a_claim(binary: Path) -> None:
+    # With wait4 denied, a child that died of a signal leaves no result and no status: the
+    # observer must say it could not see, not that the child "exited and sent no result".
+    plain = parse(_observe(binary), "plain").findings
+    filtered = parse(_observe(binary, *_under_seccomp("wait4-eperm")), "filtered").findings
+    assert not [name for name, found in filtered.items() if found.harness], filtered
+    signalled = [name for name, found in plain.items() if found.outcome.startswith("SIG")]
+    assert signalled, "no case here ends by a signal: nothing to prove"
+    for name in signalled:
+        assert filtered[name].outcome in ("", plain[name].outcome), (name, filtered[name])
+        if not filtered[name].outcome:
+            assert "could not wait" in filtered[name].unsupported or "wait4" in filtered[name].unsupported, (
+                name,
+                filtered[name],
+            )
+
+
 def test_observations_judged_elsewhere_give_the_direct_runs_verdicts(
     binary: Path, tmp_path: Path, direct: dict[str, dict[str, Any]]
 ) -> None:

@@ -41,14 +41,31 @@ class Arch:
     madvise: int
     mprotect: int
     munmap: int
+    wait4: int
 
 
 _ARCHES = {
     "x86_64": Arch(
-        audit=0xC000003E, mmap=9, clone=56, clone3=435, forks=(57, 58), madvise=28, mprotect=10, munmap=11
+        audit=0xC000003E,
+        mmap=9,
+        clone=56,
+        clone3=435,
+        forks=(57, 58),
+        madvise=28,
+        mprotect=10,
+        munmap=11,
+        wait4=61,
     ),
     "aarch64": Arch(
-        audit=0xC00000B7, mmap=222, clone=220, clone3=435, forks=(), madvise=233, mprotect=226, munmap=215
+        audit=0xC00000B7,
+        mmap=222,
+        clone=220,
+        clone3=435,
+        forks=(),
+        madvise=233,
+        mprotect=226,
+        munmap=215,
+        wait4=260,
     ),
 }
 
@@ -209,6 +226,24 @@ def shared_anonymous_refused(action: int) -> Callable[[str, int], list[Insn]]:
     return program
 
 
+def wait4_eperm(machine: str, _map_anonymous: int) -> list[Insn]:
+    """wait4() fails with EPERM: a sandbox that lets a process fork but not reap, so that what
+    it cannot see of its children is told apart from what they did."""
+    arch = _ARCHES[machine]
+    return _assemble(
+        [
+            Insn(_LD_W_ABS, _ARCH_OFFSET),
+            Jump(_JMP_JEQ_K, arch.audit, false="allow"),
+            Insn(_LD_W_ABS, _NR_OFFSET),
+            Jump(_JMP_JEQ_K, arch.wait4, true="deny"),
+            Label("allow"),
+            Insn(_RET_K, _RET_ALLOW),
+            Label("deny"),
+            Insn(_RET_K, _RET_ERRNO | errno.EPERM),
+        ]
+    )
+
+
 #: <asm-generic/mman-common.h>: the advice that asks a child not to get a mapping's contents.
 FORK_ADVICE = {"MADV_DONTFORK": 10, "MADV_WIPEONFORK": 18}
 
@@ -310,6 +345,8 @@ PROGRAMS: dict[str, Callable[[str, int], list[Insn]]] = {
     # A sandbox that forbids shared anonymous memory.
     "shared-anonymous-eperm": shared_anonymous_refused(_RET_ERRNO | errno.EPERM),
     "shared-anonymous-kill": shared_anonymous_refused(_RET_KILL_PROCESS),
+    # A sandbox that lets a process fork but not wait for its children.
+    "wait4-eperm": wait4_eperm,
     # A kernel without the fork advice.
     "fork-advice-einval": fork_advice_einval,
     # A sandbox that forbids executable anonymous memory, and a kernel that refuses it.

@@ -1050,6 +1050,20 @@ static void set_finding(struct finding *found, const char *kind, const char *out
     copy_text(found->detail, detail, sizeof found->detail);
 }
 
+/* The observer itself was refused a call it needs to see a case's end: unsupported, with it. */
+static void unseen(struct finding *found, const char *what, long error)
+{
+    char detail[128];
+    copy_text(detail, "the observer could not ", sizeof detail);
+    obs_size used = text_length(detail);
+    copy_text(detail + used, what, sizeof detail - used);
+    used = text_length(detail);
+    copy_text(detail + used, ": ", sizeof detail - used);
+    used = text_length(detail);
+    copy_text(detail + used, errno_name(error), sizeof detail - used);
+    set_finding(found, "unsupported", "", detail);
+}
+
 /* Run one case in a child leading its own process group; whatever happens, come back with a
  * finding (isolate.run's contract). */
 static void run_case(const struct obs_case *c, struct finding *found)
@@ -1080,17 +1094,26 @@ static void run_case(const struct obs_case *c, struct finding *found)
     obs_syscall(SYS_close, ends[1], 0, 0, 0, 0, 0);
     char received[1024];
     obs_size count = 0;
+    long got;
     for (;;) {
-        long got = obs_syscall(SYS_read, ends[0], (long)(received + count), (long)(sizeof received - count), 0, 0, 0);
+        got = obs_syscall(SYS_read, ends[0], (long)(received + count), (long)(sizeof received - count), 0, 0, 0);
         if (got <= 0 || (count += (obs_size)got) == sizeof received)
             break;
     }
     obs_syscall(SYS_close, ends[0], 0, 0, 0, 0, 0);
     int status = 0;
-    obs_syscall(SYS_wait4, pid, (long)&status, 0, 0, 0, 0);
+    long waited = obs_syscall(SYS_wait4, pid, (long)&status, 0, 0, 0, 0);
     obs_syscall(SYS_kill, -pid, OBS_SIGKILL, 0, 0, 0, 0);
+    if (waited < 0)
+        obs_syscall(SYS_wait4, pid, (long)&status, 0, 0, 0, 0);
     int signal = status & 0x7f;
-    if (count)
+    /* What the observer could not see is the environment's (a sandbox denying read or wait4),
+     * never a child that "exited and sent no result". */
+    if (got < 0 && !count)
+        unseen(found, "read the check's result", -got);
+    else if (waited < 0 && !count)
+        unseen(found, "wait for the check's child", -waited);
+    else if (count)
         split_message(received, count, found);
     else if (signal == OBS_SIGALRM)
         set_finding(found, "outcome", "timeout", "no result within the time limit");
