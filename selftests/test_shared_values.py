@@ -21,7 +21,7 @@ def _defines(header: str) -> dict[str, str]:
 
 def _observer_source() -> str:
     source = resources.files("anonmap").joinpath("data/observer")
-    return source.joinpath("observer.c").read_text() + source.joinpath("abi.h").read_text()
+    return "".join(source.joinpath(name).read_text() for name in ("observer.c", "abi.h", "libc.h"))
 
 
 def test_every_shared_value_is_defined_in_the_header_as_python_has_it() -> None:
@@ -68,7 +68,9 @@ def test_the_observer_types_no_shared_value_itself() -> None:
         spelled = text.decode() if isinstance(text, bytes) else text
         literals = [shared_header.c_string(text), *(['"' + spelled] if len(spelled) > 5 else [])]
         for literal in literals:
-            assert literal not in source, f"observer.c or abi.h types {literal!r}: take it from cases.h"
+            assert literal not in source, (
+                f"observer.c, abi.h or libc.h types {literal!r}: take it from cases.h"
+            )
     # Numbers too small to tell from any other count (a page, an exit code) are checked through
     # their names above; the distinctive ones must not appear as literals in observer.c (abi.h
     # holds the kernel's numbers alone, system calls among them, which may equal any of them).

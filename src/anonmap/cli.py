@@ -24,7 +24,7 @@ from anonmap.expect.profiles import ProfileError, find_profile, profile_paths
 from anonmap.files.atomic import Staged
 from anonmap.host import installation
 from anonmap.host.probe import describe, probe
-from anonmap.reporting import atlas, diff, documented, draft, html, markdown
+from anonmap.reporting import atlas, diff, documented, draft, html, markdown, summary
 from anonmap.reporting.expected import WorkflowError, from_workflow
 from anonmap.reporting.matrix import build
 from anonmap.reporting.runs import InputError, NoResults, Run, absent, merged, read, read_inputs
@@ -80,8 +80,10 @@ def _outputs(
         write_whole(args.html, html.render(matrix, title))
     if args.markdown:
         write_whole(args.markdown, text)
-    if args.summary and (summary := os.environ.get("GITHUB_STEP_SUMMARY")):
-        _append(summary, text)
+    if args.summary and (step_summary := os.environ.get("GITHUB_STEP_SUMMARY")):
+        # Missing platforms and deviations, then counts: the whole matrix is in the pages.
+        files = [path.name for path in (args.html, args.markdown, getattr(args, "json", None)) if path]
+        _append(step_summary, summary.render(matrix, title, summary.pages(files, os.environ)))
     return text
 
 
@@ -232,9 +234,16 @@ _BUILD_TIME_LIMIT = 300.0
 
 
 def cmd_observer(args: argparse.Namespace) -> int:
-    """Build the freestanding observer for this machine or, with clang and lld, for a target."""
+    """Build the freestanding observer for this machine or, with clang and lld, for a target;
+    with ``--api libc`` its C-library backend, also for WebAssembly (wasm32-wasi, Emscripten)."""
     host = probe()
-    os_name = observer.TARGETS[args.target] if args.target else host.os
+    wasm = observer.LIBC_TARGETS.get(args.target or "")
+    if args.target and args.target not in (
+        {**observer.TARGETS, **observer.LIBC_TARGETS} if args.api == observer.LIBC_API else observer.TARGETS
+    ):
+        print(f"anonmap: observer: --target {args.target} is a target of --api libc only", file=sys.stderr)
+        return EXIT_USAGE
+    os_name = wasm.os if wasm else observer.TARGETS[args.target] if args.target else host.os
     arch = args.target.split("-", 1)[0] if args.target else host.arch
     directory = _profiles_dir(args.profiles)
     try:
@@ -252,15 +261,21 @@ def cmd_observer(args: argparse.Namespace) -> int:
         ).items()
         if name in observer.PROFILE_CONSTANTS
     }
-    compiler = args.cc or ("clang" if args.target else "cc")
-    name = f"anonmap-observer-{args.target or f'{os_name}-{arch}'}"
-    output = (
-        args.output / name
-        if str(args.output).endswith(("/", os.sep)) or args.output.is_dir()
-        else args.output
-    )
+    compiler = args.cc or (wasm.compiler if wasm else "clang" if args.target else "cc")
+    backend = "libc-" if args.api == observer.LIBC_API else ""
+    name = f"anonmap-observer-{backend}{args.target or f'{os_name}-{arch}'}{wasm.suffix if wasm else ''}"
+    # The string as given: Path() drops a trailing slash, which is what says "a directory".
+    into_directory = args.output.endswith(("/", os.sep)) or Path(args.output).is_dir()
+    output = Path(args.output) / name if into_directory else Path(args.output)
+    if into_directory:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise _cannot_write(output.parent, error) from error
     with tempfile.TemporaryDirectory(prefix="anonmap-observer-") as build_dir:
-        built = observer.build(compiler, Path(build_dir), constants, _BUILD_TIME_LIMIT, args.target)
+        built = observer.build(
+            compiler, Path(build_dir), constants, _BUILD_TIME_LIMIT, args.target, api=args.api
+        )
         if built.path is None:
             print(f"anonmap: the observer did not build: {built.problem}", file=sys.stderr)
             return EXIT_BUILD
@@ -310,16 +325,23 @@ def _add_observer(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     building.add_argument(
         "--target",
-        choices=sorted(observer.TARGETS),
-        help="cross-build for this target with clang and lld (default: this machine, with cc)",
+        choices=sorted({*observer.TARGETS, *observer.LIBC_TARGETS}),
+        help="cross-build for this target with clang and lld (default: this machine, with cc); "
+        "with --api libc also wasm32-wasi (clang and wasi-libc) or wasm32-emscripten (emcc)",
+    )
+    building.add_argument(
+        "--api",
+        choices=observer.BACKENDS,
+        default=observer.SYSCALL_API,
+        help="the observer's backend: raw system calls (syscall, the default) or the C library's "
+        "functions (libc: the libc api's cases, observed from C)",
     )
     building.add_argument(
         "--cc", metavar="COMPILER", help="the C compiler (default: clang for --target, else cc)"
     )
     building.add_argument(
         "--output",
-        type=Path,
-        default=Path("."),
+        default=".",
         metavar="PATH",
         help="the binary's path; a directory gets anonmap-observer-<target> (default: .)",
     )

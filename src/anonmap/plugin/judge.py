@@ -14,7 +14,7 @@ from anonmap.apis.flags import Flags
 from anonmap.apis.interface import Check, Context
 from anonmap.expect import catalogue, outcomes, shared_values
 from anonmap.expect.profiles import Expectation
-from anonmap.host.probe import SECCOMP
+from anonmap.host.probe import SECCOMP, Capability
 from anonmap.plugin.session import State
 from anonmap.results.records import Record
 from anonmap.results.verdicts import Verdict, decide
@@ -113,6 +113,10 @@ class Judge:
                 f"not emulated: persona {emulation.name} does not make {info.os} answer like {emulation.platform} here"
             )
         for capability in self.case.requires:
+            if found is not None and capability is Capability.FORK:
+                # The observer isolated each case itself (a forked child, or an instance of its
+                # own where fork is absent) and said unsupported where a check needed a fork.
+                continue
             state = info.can(capability)
             if not state.available:
                 self.unsupported(f"{capability.value}: {state.detail}")

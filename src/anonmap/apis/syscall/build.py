@@ -25,6 +25,11 @@ from anonmap.host.probe import Capability
 
 #: The call interface whose cases the observer makes: the ``api`` its records carry.
 SYSCALL_API = "syscall"
+#: The C-library backend (data/observer/libc.h, built with -DOBS_CLIB) makes the ``libc`` api's
+#: cases: the same checks, through the C library's functions instead of raw system calls.
+LIBC_API = "libc"
+#: Each backend by the api it observes: the system interface's header, and how it is compiled.
+BACKENDS = (SYSCALL_API, LIBC_API)
 
 #: The compilers the observer is built with here, first usable first (musl-gcc is gcc again,
 #: with a libc the observer does not use).
@@ -66,15 +71,48 @@ _FLAGS = (
     "-Wextra",
 )
 _X86_FLAGS = ("-mno-red-zone",)
+#: The C-library backend: a hosted C99 program with the C library's own startup and functions.
+_LIBC_FLAGS = ("-std=c99", "-O0", "-DOBS_CLIB", "-Wall", "-Wextra")
 
 
-def cases() -> tuple[catalogue.Case, ...]:
-    """Every catalogue case on the syscall api, in catalogue order."""
+@dataclasses.dataclass(frozen=True)
+class LibcTarget:
+    """A target the C-library observer is built for with its own toolchain, run under Node."""
+
+    os: str
+    """The platform (its profile's os) the observer reports."""
+    compiler: str
+    flags: tuple[str, ...]
+    link: tuple[str, ...]
+    """Libraries, after the source."""
+    suffix: str
+
+
+#: WASI: wasi-libc with clang, whose mmap is emulated in libwasi-emulated-mman (wasi-libc's
+#: Makefile, LIBWASI_EMULATED_MMAN_SOURCES); Emscripten: emcc, one .js file for Node with the
+#: module inside it (SINGLE_FILE: Node 18 and later have fetch, which Emscripten 3.1.6's loader
+#: would try on the .wasm file's path); ALLOW_MEMORY_GROWTH, so that a malloc that cannot be met
+#: answers NULL (src/settings.js ABORTING_MALLOC: "Setting ALLOW_MEMORY_GROWTH turns this off")
+#: and mmap ENOMEM, where the default build aborts; EXIT_RUNTIME, so that exit flushes stdout.
+LIBC_TARGETS = {
+    "wasm32-wasi": LibcTarget("wasi", "clang", ("--target=wasm32-wasi",), ("-lwasi-emulated-mman",), ".wasm"),
+    "wasm32-emscripten": LibcTarget(
+        "emscripten",
+        "emcc",
+        ("-sENVIRONMENT=node", "-sSINGLE_FILE=1", "-sALLOW_MEMORY_GROWTH=1", "-sEXIT_RUNTIME=1"),
+        (),
+        ".js",
+    ),
+}
+
+
+def cases(api: str = SYSCALL_API) -> tuple[catalogue.Case, ...]:
+    """Every catalogue case on ``api`` (the observer's backend), in catalogue order."""
     return tuple(
         case
         for behaviour in catalogue.behaviours()
         for case in catalogue.cases(behaviour)
-        if case.params.get("api") == SYSCALL_API
+        if case.params.get("api") == api
     )
 
 
@@ -96,11 +134,11 @@ def _identifier(text: str) -> str:
     return spelled
 
 
-def case_header(constants: Mapping[str, int]) -> str:
+def case_header(constants: Mapping[str, int], api: str = SYSCALL_API) -> str:
     """cases.h: parameter and value enums, the catalogue fingerprint, the constants the
     observer takes from the target's profile, what it shares with the Python checks
     (shared_header), and the case table (OBS_CASES)."""
-    found = cases()
+    found = cases(api)
     glossary: dict[str, catalogue.Parameter] = {}
     for case in found:
         glossary.update({name: catalogue.behaviours()[case.behaviour].glossary[name] for name in case.params})
@@ -171,19 +209,32 @@ def build(
     constants: Mapping[str, int],
     time_limit: float,
     target: str | None = None,
+    api: str = SYSCALL_API,
 ) -> Built:
-    """Compile the observer into ``directory``; ``target`` is a clang triple (cross build)."""
+    """Compile the observer into ``directory``; ``target`` is a clang triple (cross build) or,
+    for the C-library backend (``api`` libc), one of ``LIBC_TARGETS``."""
     source = resources.files("anonmap").joinpath("data/observer")
-    for name in ("observer.c", "abi.h"):
+    for name in ("observer.c", "abi.h", "libc.h"):
         (directory / name).write_text(source.joinpath(name).read_text())
-    (directory / "cases.h").write_text(case_header(constants))
-    output = directory / "anonmap-observer"
-    arch = (target or "").split("-", 1)[0] or os.uname().machine
-    flags = [*_FLAGS, *(_X86_FLAGS if arch in ("x86_64", "amd64") else ())]
-    if target:
-        flags += [f"--target={target}", "-fuse-ld=lld"]
+    (directory / "cases.h").write_text(case_header(constants, api))
+    link: tuple[str, ...] = ()
+    if api == LIBC_API:
+        wasm = LIBC_TARGETS.get(target or "")
+        output = directory / f"anonmap-observer{wasm.suffix if wasm else ''}"
+        flags = [*_LIBC_FLAGS, *(wasm.flags if wasm else ())]
+        link = wasm.link if wasm else ()
+        if target and not wasm:
+            flags += [f"--target={target}", "-fuse-ld=lld"]
+    else:
+        output = directory / "anonmap-observer"
+        arch = (target or "").split("-", 1)[0] or os.uname().machine
+        flags = [*_FLAGS, *(_X86_FLAGS if arch in ("x86_64", "amd64") else ())]
+        if target:
+            flags += [f"--target={target}", "-fuse-ld=lld"]
     done = processes.run(
-        [compiler, *flags, "-o", str(output), str(directory / "observer.c")], time_limit, cwd=str(directory)
+        [compiler, *flags, "-o", str(output), str(directory / "observer.c"), *link],
+        time_limit,
+        cwd=str(directory),
     )
     environment = compilers.stopped_by_environment(done, "compiler")
     if environment:
@@ -198,9 +249,9 @@ def build(
     return Built(output)
 
 
-def run(binary: Path, time_limit: float, on: str = "real") -> processes.Finished:
+def run(binary: Path, time_limit: float, on: str = "real", api: str = SYSCALL_API) -> processes.Finished:
     """Run every case: each in its own child with ``time_limit``, the whole run bounded too."""
-    count = len(cases())
+    count = len(cases(api))
     return processes.run(
         [str(binary), "--on", on, "--time-limit-ms", str(max(1, int(time_limit * 1000)))],
         min(3600.0, time_limit * (count + 2)),
@@ -208,11 +259,11 @@ def run(binary: Path, time_limit: float, on: str = "real") -> processes.Finished
 
 
 def build_and_run(
-    compiler: str, constants: Mapping[str, int], time_limit: float
+    compiler: str, constants: Mapping[str, int], time_limit: float, api: str = SYSCALL_API
 ) -> tuple[Built, processes.Finished | None]:
     """Build the observer with the host compiler and run it here, in a directory that goes."""
     with tempfile.TemporaryDirectory(prefix="anonmap-observer-") as build_dir:
-        built = build(compiler, Path(build_dir), constants, time_limit)
+        built = build(compiler, Path(build_dir), constants, time_limit, api=api)
         if built.path is None:
             return built, None
-        return built, run(built.path, time_limit)
+        return built, run(built.path, time_limit, api=api)

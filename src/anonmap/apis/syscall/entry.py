@@ -40,7 +40,4 @@ class Observer:
             if local.error or local.observations is None:
                 return Isolated("", harness_error=local.error)
             found = local.observations
-        finding = found.findings[build.label(case)]
-        return Isolated(
-            finding.outcome, finding.detail, harness_error=finding.harness, unsupported=finding.unsupported
-        )
+        return found.outcome(case)

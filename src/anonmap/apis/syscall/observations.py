@@ -19,10 +19,12 @@ from typing import Any
 from anonmap.apis.syscall import build as observer
 from anonmap.apis.syscall import header
 from anonmap.expect import outcomes
+from anonmap.expect.catalogue import Case
 from anonmap.files.bounded import Unreadable, read_regular
 from anonmap.files.checked import Malformed, checked_text, quoted, quoted_names
 from anonmap.host import compilers as ctoolchain
 from anonmap.host.probe import RunInfo, observed
+from anonmap.run.isolate import Isolated
 
 #: An observations file holds a few hundred short lines: anything far larger is not one.
 MAX_BYTES = 4 * 1024 * 1024
@@ -45,6 +47,9 @@ class CaseResult:
 @dataclasses.dataclass(frozen=True)
 class Observations:
     source: str
+    api: str
+    """The api whose cases the observer made: ``syscall`` (raw system calls, abi.h) or ``libc``
+    (the C-library backend, libc.h)."""
     abi: str
     on: str
     binary_abi: str
@@ -60,6 +65,20 @@ class Observations:
         """The system the observations were made on, as profile conditions read it."""
         return observed(
             self.uname, self.page_size, self.binary_abi, self.capabilities, self.compat, self.settings
+        )
+
+    def outcome(self, case: Case) -> Isolated:
+        """What the observer found for ``case``: judged as a check of this process would be; a
+        case of another api is not observed (the file holds its backend's api alone)."""
+        api = case.params.get("api")
+        if api != self.api:
+            return Isolated(
+                "",
+                unsupported=f"not observed: {self.observed_on()['file']} holds the {self.api} api's cases, not the {api} api's",
+            )
+        finding = self.findings[observer.label(case)]
+        return Isolated(
+            finding.outcome, finding.detail, harness_error=finding.harness, unsupported=finding.unsupported
         )
 
     def observed_on(self) -> dict[str, str]:
@@ -120,7 +139,8 @@ def _finding(data: dict[str, Any], where: str) -> tuple[str, CaseResult]:
 
 
 def parse(text: str, source: str) -> Observations:
-    """The observations in ``text``, checked against this catalogue's syscall cases."""
+    """The observations in ``text``, checked against this catalogue's cases of the api the
+    header names (the observer's backend)."""
     lines = text.splitlines()
     if not lines:
         raise ObservationsError(f"{source}: is empty: the observer printed nothing")
@@ -147,7 +167,7 @@ def parse(text: str, source: str) -> Observations:
         raise ObservationsError(
             f"{source}: truncated: no end record after {len(findings)} of the {header['cases']} cases (did the observer die?)"
         )
-    expected = [observer.label(case) for case in observer.cases()]
+    expected = [observer.label(case) for case in observer.cases(header["api"])]
     missing = [label for label in expected if label not in findings]
     unknown = [label for label in findings if label not in set(expected)]
     if missing or unknown:
@@ -161,6 +181,7 @@ def parse(text: str, source: str) -> Observations:
         )
     return Observations(
         source=source,
+        api=header["api"],
         abi=header["abi"],
         on=header["on"],
         binary_abi=header["binary_abi"],

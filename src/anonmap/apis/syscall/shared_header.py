@@ -140,7 +140,9 @@ def defines(glossary: Mapping[str, catalogue.Parameter], names: Sequence[str]) -
         lines.append(f"static const struct obs_span obs_span_{parameter}[] = {{{rows}}};")
     sizes = _by_value(glossary["reservation"], "reservation sizes", shared_values.RESERVATION_SIZES)
     lines.append(
-        f"static const unsigned long obs_reservation_sizes[] = {{{', '.join(f'{s:#x}UL' for s in sizes)}}};"
+        # unsigned long long: terabytes stay terabytes where long has 32 bits (wasm32), and the
+        # check can tell a size that target cannot ask for.
+        f"static const unsigned long long obs_reservation_sizes[] = {{{', '.join(f'{s:#x}ULL' for s in sizes)}}};"
     )
     widest = max(len(glossary[n].values) for n in names)
     rows = ", ".join("{" + ", ".join(c_string(v) for v in glossary[n].values) + "}" for n in names)
@@ -160,7 +162,14 @@ def _data_limit() -> list[str]:
             f"#define OBS_DATA_LIMIT_COUNTS_WRITABLE {int(counts in ('writable', 'every'))}",
             f"#define OBS_DATA_LIMIT_COUNTS_RESERVED {int(counts == 'every')}",
         ]
-    return [*lines, "#endif"]
+    # Elsewhere (the C-library observer's other systems) no data limit is counted.
+    return [
+        *lines,
+        "#else",
+        "#define OBS_DATA_LIMIT_COUNTS_WRITABLE 0",
+        "#define OBS_DATA_LIMIT_COUNTS_RESERVED 0",
+        "#endif",
+    ]
 
 
 def _settings() -> list[str]:
@@ -170,4 +179,5 @@ def _settings() -> list[str]:
     for os_name, macro in OS_MACROS.items():
         spelled = ", ".join(c_string(name) for name in probe.SETTINGS.get(os_name, ()))
         lines += [f"#{'if' if not lines else 'elif'} defined({macro})", f"#define OBS_SETTINGS {spelled}"]
-    return [*lines, "#endif"]
+    # Elsewhere none is read: the one empty name reads as no setting (observer.c skips it).
+    return [*lines, "#else", '#define OBS_SETTINGS ""', "#endif"]

@@ -11,6 +11,9 @@
 
 typedef unsigned long obs_size;
 
+/* The observer's cases through this interface: the syscall api's (libc.h's are the libc api's). */
+#define OBS_API "syscall"
+
 /* Values every ABI here shares: POSIX leaves them to the implementation, but Linux
  * (include/uapi/asm-generic/mman-common.h), FreeBSD and NetBSD (sys/sys/mman.h) agree. */
 #define OBS_PROT_NONE 0
