@@ -28,6 +28,10 @@ OPTIONAL = (
     "chromedriver",
     "qemu-*",
     "runsc",
+    "node",
+    "nodejs",
+    "emcc",
+    "em++",
 )
 
 

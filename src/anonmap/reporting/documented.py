@@ -35,8 +35,13 @@ class Target:
     arch: str = "x86_64"
 
 
+#: Platforms with one architecture, which is the one documented whatever the target says.
+ONLY_ARCH = {"wasi": "wasm32", "emscripten": "wasm32"}
+
+
 def run_info_for(os_name: str, target: Target) -> RunInfo:
     """The run a profile is read for when it documents ``target`` (no machine observed)."""
+    target = dataclasses.replace(target, arch=ONLY_ARCH.get(os_name, target.arch))
     libc = "glibc" if os_name == "linux" else f"{os_name}-libc"
     return RunInfo(
         os=os_name,
@@ -59,6 +64,7 @@ def run_info_for(os_name: str, target: Target) -> RunInfo:
 def documented(profile: Profile, target: Target) -> Run:
     """The run the profile describes: every case with its documented outcome, nothing observed."""
     os_name = profile.os[0]
+    target = dataclasses.replace(target, arch=ONLY_ARCH.get(os_name, target.arch))
     info = run_info_for(os_name, target)
     records = []
     for behaviour in behaviours().values():
