@@ -79,6 +79,10 @@ class Machine:
     options: tuple[str, ...]
 
 
+#: The four guests. virt's default CPU is the 32-bit cortex-a15, so arm64 names a 64-bit one;
+#: pseries boots through QEMU's Virtual Open Firmware (x-vof) rather than SLOF, quicker, and
+#: says the Spectre mitigations TCG cannot give are absent rather than warn; s390x and i386 ask
+#: for every facility TCG emulates.
 MACHINES = {
     machine.arch: machine
     for machine in (
