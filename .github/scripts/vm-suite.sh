@@ -161,6 +161,9 @@ retried refresh_none "$venv/bin/python" -m pip install -c "$here/../../constrain
 
 status=0
 "$venv/bin/python" -m tox -- --anonmap-label="$label" || status=$?
+# The observer beside the suite (tools/observe_here.py): raw system calls where abi.h knows the
+# system, the C library's own functions everywhere; a deviation it finds fails the job too.
+"$venv/bin/python" -m tox -e observed -- --label "$label" --on vm || [ "$status" -ne 0 ] || status=1
 echo "$status" >results/suite-status
 # The suite ran: when it wrote no results, the note says so, with tox's status (never "did not
 # boot", which the host step would otherwise have to guess).

@@ -13,6 +13,8 @@ typedef unsigned long obs_size;
 
 /* The observer's cases through this interface: the syscall api's (libc.h's are the libc api's). */
 #define OBS_API "syscall"
+/* No system call makes a MAP_JIT page writable for a thread: nothing to do here (libc.h). */
+#define OBS_JIT_WRITABLE(on) ((void)(on))
 
 /* Values every ABI here shares: POSIX leaves them to the implementation, but Linux
  * (include/uapi/asm-generic/mman-common.h), FreeBSD and NetBSD (sys/sys/mman.h) agree. */

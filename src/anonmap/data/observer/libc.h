@@ -46,6 +46,14 @@
 #if defined(__linux__)
 #include <sys/prctl.h>
 #endif
+#if defined(__APPLE__) && defined(__aarch64__)
+/* Apple silicon: a MAP_JIT page is writable or executable per thread, switched by
+ * pthread_jit_write_protect_np(3) (0: writable). */
+#include <pthread.h>
+#define OBS_JIT_WRITABLE(on) pthread_jit_write_protect_np(!(on))
+#else
+#define OBS_JIT_WRITABLE(on) ((void)(on))
+#endif
 #if defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || defined(__DragonFly__) || \
     defined(__APPLE__)
 #include <sys/sysctl.h>

@@ -985,11 +985,17 @@ static void check_exec_memory(const signed char *p)
     int at_once = c == V_code_rwx_at_mmap || c == V_code_map_jit;
     int rw = OBS_PROT_READ | OBS_PROT_WRITE;
     unsigned char *region = map(page, rw | (at_once ? OBS_PROT_EXEC : 0), flags, -1, 0);
+    /* A MAP_JIT page takes writes only while this thread says so, where the C library has
+     * pthread_jit_write_protect_np (libc.h; as the Python check does). */
+    if (c == V_code_map_jit)
+        OBS_JIT_WRITABLE(1);
 #if defined(OBS_RETURN_42)
     store(region, OBS_RETURN_42, OBS_RETURN_42_SIZE);
 #else
     store_byte(region, 0, 8);
 #endif
+    if (c == V_code_map_jit)
+        OBS_JIT_WRITABLE(0);
     if (c == V_code_rw_then_rx || c == V_code_rx_then_write)
         protect(region, page, OBS_PROT_READ | OBS_PROT_EXEC);
     else if (c == V_code_rw_then_rwx)
