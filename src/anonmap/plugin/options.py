@@ -76,7 +76,9 @@ class _Spec:
 _SPECS = (
     _Spec("results", "PATH", "write the results JSON here; a directory gets anonmap-<os>-<arch>.json"),
     _Spec("platform", "NAME", "use platforms/NAME.toml instead of the one for this os", _platform_name),
-    _Spec("profiles", "DIR", "the profiles directory (default: the profiles installed with anonmap)", _directory),
+    _Spec(
+        "profiles", "DIR", "the profiles directory (default: the profiles installed with anonmap)", _directory
+    ),
     _Spec(
         "label",
         "NAME",
