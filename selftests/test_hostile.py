@@ -114,8 +114,10 @@ _NO_UNSHARE = (
     else "unsupported: needs root, unshare and mount"
 )
 _OLD_DEV = "/run/anonmap-old-dev"
+# Mode 755 as devtmpfs has it: a sticky, world-writable /dev (tmpfs's default) refuses root an
+# O_CREAT open of a device node it does not own (fs/namei.c may_create_in_sticky()).
 _MINIMAL_DEV = (
-    f"mkdir -p {_OLD_DEV} && mount --rbind /dev {_OLD_DEV} && mount -t tmpfs tmpfs /dev && "
+    f"mkdir -p {_OLD_DEV} && mount --rbind /dev {_OLD_DEV} && mount -t tmpfs -o mode=755 tmpfs /dev && "
     "mkdir /dev/shm /dev/pts && "
     f"for n in null urandom random; do touch /dev/$n && mount --bind {_OLD_DEV}/$n /dev/$n; done && "
     f"umount -l {_OLD_DEV}"
