@@ -9,11 +9,14 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from anonmap.expect.catalogue import behaviours
 from anonmap.host.installation import VERSION
 from anonmap.reporting.runs import Run
 from anonmap.scan.hazards import RULES, Finding
+from anonmap.scan.rules import HELP_URI, INFORMATION_URI, rules
+from anonmap.scan.suppress import fingerprint
 
 SCHEMA = "anonmap-scan/1"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -41,6 +44,10 @@ def text(findings: Sequence[Finding], targets: Sequence[Run]) -> str:
         where = f"{f.behaviour} {', '.join(f.cases)}" if f.behaviour else "no catalogue case yet"
         uncertain = " (uncertain: a value it depends on is not known here)" if not f.certain else ""
         lines.append(f"{f.path}:{f.line}:{f.column}: {f.rule}: {f.message} [{where}]{uncertain}")
+        if f.guard:
+            lines.append(f"    handled (a note): {f.guard}")
+        if f.suppressed:
+            lines.append(f"    suppressed: {f.suppressed}")
         if outcomes := documented(f, targets):
             lines.append("    documented: " + "; ".join(f"{p}: {o}" for p, o in outcomes.items()))
         if idiom := _idiom(f):
@@ -67,7 +74,16 @@ def as_json(findings: Sequence[Finding], targets: Sequence[Run]) -> str:
 
 
 def _rule(rule: str) -> Mapping[str, Any]:
-    return {"id": rule, "name": rule, "shortDescription": {"text": RULES[rule]}}
+    spec = rules()[rule]
+    return {
+        "id": rule,
+        "name": rule,
+        "shortDescription": {"text": RULES[rule]},
+        "fullDescription": {"text": spec.help},
+        "help": {"text": spec.help},
+        "helpUri": f"{HELP_URI}",
+        "defaultConfiguration": {"level": spec.level},
+    }
 
 
 def sarif(findings: Sequence[Finding], targets: Sequence[Run], root: Path) -> str:
@@ -77,9 +93,13 @@ def sarif(findings: Sequence[Finding], targets: Sequence[Run], root: Path) -> st
     for f in findings:
         path = Path(f.path)
         try:
-            uri = path.resolve().relative_to(root.resolve()).as_posix()
+            # Relative to the root (SRCROOT), percent-encoded, as code scanning matches them.
+            location: dict[str, str] = {
+                "uri": quote(path.resolve().relative_to(root.resolve()).as_posix()),
+                "uriBaseId": "SRCROOT",
+            }
         except ValueError:
-            uri = path.resolve().as_uri()
+            location = {"uri": path.resolve().as_uri()}
         outcomes = documented(f, targets)
         message = f.message + (
             f". Documented: {'; '.join(f'{p}: {o}' for p, o in outcomes.items())}" if outcomes else ""
@@ -90,17 +110,36 @@ def sarif(findings: Sequence[Finding], targets: Sequence[Run], root: Path) -> st
             {
                 "ruleId": f.rule,
                 "ruleIndex": rules.index(f.rule),
-                "level": "warning" if f.certain else "note",
+                "level": f.level,
                 "message": {"text": message},
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": uri},
-                            "region": {"startLine": f.line, "startColumn": f.column},
+                            "artifactLocation": location,
+                            "region": {
+                                "startLine": f.line,
+                                "startColumn": f.column,
+                                "endLine": f.end_line,
+                                "endColumn": f.end_column,
+                            },
                         }
                     }
                 ],
+                "partialFingerprints": {"anonmapFingerprint/v1": fingerprint(f, root)},
+                **(
+                    {
+                        "suppressions": [
+                            {
+                                "kind": "inSource" if f.suppressed != "in the baseline" else "external",
+                                "justification": f.suppressed,
+                            }
+                        ]
+                    }
+                    if f.suppressed
+                    else {}
+                ),
                 "properties": {
+                    "guard": f.guard,
                     "behaviour": f.behaviour,
                     "cases": list(f.cases),
                     "certain": f.certain,
@@ -117,10 +156,14 @@ def sarif(findings: Sequence[Finding], targets: Sequence[Run], root: Path) -> st
                     "driver": {
                         "name": "anonmap",
                         "version": VERSION,
+                        "informationUri": INFORMATION_URI,
                         "rules": [_rule(rule) for rule in rules],
                     }
                 },
                 "results": results,
+                "columnKind": "unicodeCodePoints",
+                "automationDetails": {"id": "anonmap-scan/"},
+                "originalUriBaseIds": {"SRCROOT": {"uri": root.resolve().as_uri() + "/"}},
             }
         ],
     }
