@@ -28,6 +28,7 @@ title = "A mapping made after another is zero-filled too"
 claim = "Every call creates a distinct mapping; its contents are initialized to zero."
 claim_source = "selftest"
 idiom = "Rely on zero fill of every fresh anonymous mapping."
+cause = "pages"
 [[behaviour.matrix]]
 api = ["libc", "python"]
 sharing = ["private", "shared"]

@@ -4,11 +4,13 @@ what runs saw, and readable in a real browser on a laptop and a phone."""
 from __future__ import annotations
 
 import json
+import re
+from html import escape
 from pathlib import Path
 
 import pytest
 
-from anonmap.expect.catalogue import behaviours
+from anonmap.expect.catalogue import behaviours, causes
 from anonmap.expect.profiles import profile_paths
 from anonmap.reporting import atlas, browser
 from selftests.helpers import REPO, anonmap_cli, write_results
@@ -28,29 +30,62 @@ def pages(tmp_path: Path) -> Path:
     return tmp_path / "atlas"
 
 
+def _headers(index: str) -> list[str]:
+    return [line for line in index.splitlines() if line.startswith("<th data-p=")]
+
+
 def test_every_platform_and_case_is_there_with_the_baseline_first(pages: Path) -> None:
     index = (pages / "index.html").read_text()
-    headers = [line for line in index.splitlines() if line.startswith("<th>")]
-    assert headers[0] == "<th>linux</th>"
+    headers = _headers(index)
+    assert headers[0] == '<th data-p="linux">linux</th>'
     assert len(headers) == len(profile_paths(REPO / "platforms"))
-    assert index.count('<td class="case">') == sum(len(b.cases) for b in behaviours().values())
+    # Every behaviour and case has its permalink, folded rows or not.
+    for behaviour in behaviours().values():
+        assert f'<tbody id="{behaviour.id}">' in index
+        for case in behaviour.cases:
+            assert f'id="{behaviour.id}/{case.id}"' in index, (behaviour.id, case.id)
 
 
 def test_differences_come_first_and_the_second_page_has_only_them(pages: Path) -> None:
     index = (pages / "index.html").read_text()
-    assert index.index("Differs from linux") < index.index("As on linux everywhere documented")
+    for body in index.split("<tbody")[1:]:
+        # In each behaviour, the rows that differ from linux come before those that do not.
+        rows = re.findall(r'<tr class="r( d)?"', body)
+        assert rows == sorted(rows, reverse=True)
+    assert '<tr class="r" ' in index
     only = (pages / "differences.html").read_text()
-    assert "As on linux everywhere documented" not in only
-    assert 0 < only.count('<td class="case">') < index.count('<td class="case">')
+    assert '<tr class="r" ' not in only and '<tr class="r d" ' in only
+    assert 0 < only.count('<tr class="r') < index.count('<tr class="r')
+
+
+def test_the_differences_page_opens_with_what_to_change_by_cause(pages: Path) -> None:
+    only = (pages / "differences.html").read_text()
+    fd = causes()["fd"]
+    assert only.index("<h2>What to change</h2>") < only.index('<table class="matrix">')
+    line = re.search(rf"<li><b>{re.escape(escape(fd.summary))}</b>: (\d+) case\(s\), on ([^;]+);", only)
+    assert line is not None and int(line[1]) > 1 and "freebsd" in line[2] and "linux" not in line[2]
+    assert escape(fd.idiom) in only
 
 
 def test_cells_say_where_their_knowledge_comes_from(pages: Path) -> None:
     index = (pages / "index.html").read_text()
-    assert f"{atlas.SOURCES['observed'][0]} zero</td>" in index  # linux, fd=0: a run agreed
-    assert f"{atlas.SOURCES['deviation'][0]} zero → EBADF</td>" in index  # linux, fd=closed: it deviated
     assert (
-        f'<td class="h-refused">{atlas.SOURCES["documented"][0]} EINVAL</td>' in index
-    )  # freebsd: documented
+        f">{atlas.SOURCES['observed'][0]} zero\n" in index
+        or f">{atlas.SOURCES['observed'][0]} zero<" in index
+    )
+    assert f">{atlas.SOURCES['deviation'][0]} zero → EBADF" in index  # linux, fd=closed: it deviated
+    assert re.search(rf"<td class=h-refused data-t=\d+>{atlas.SOURCES['documented'][0]} EINVAL", index)
+    # Each cell's tooltip says where its knowledge comes from, written once for the page.
+    for source in ("observed", "deviation", "documented"):
+        assert json.dumps(atlas.SOURCES[source][1], ensure_ascii=False) in index
+
+
+def test_citations_link_their_source_file_at_the_revision_read(pages: Path) -> None:
+    index = (pages / "index.html").read_text()
+    assert (
+        '<a href="https://github.com/openbsd/src/blob/02dbcf75add5/sys/sys/mman.h">sys/sys/mman.h</a>'
+        in index
+    )
 
 
 def test_an_unknown_baseline_is_one_line(tmp_path: Path) -> None:
@@ -63,7 +98,7 @@ def test_an_unknown_baseline_is_one_line(tmp_path: Path) -> None:
 def test_the_atlas_renders_in_a_browser(pages: Path, tmp_path: Path, width: int, height: int) -> None:
     shot = tmp_path / "atlas.png"
     assert BROWSER is not None
-    browser.screenshot(BROWSER, pages / "differences.html", shot, width, height)
+    browser.screenshot(BROWSER, pages / "index.html", shot, width, height)
     shot_width, _, counted = colours(shot)
     assert shot_width == width
     refused = atlas.HAPPENS["refused"][1]
@@ -85,13 +120,11 @@ def test_a_run_under_gvisor_is_a_column_of_its_own_never_a_mark_on_linux(tmp_pat
     done = anonmap_cli("atlas", str(path), "--html", str(tmp_path / "atlas"))
     assert done.returncode == 0, done.stderr
     index = (tmp_path / "atlas" / "index.html").read_text()
-    headers = [line for line in index.splitlines() if line.startswith("<th>")]
-    assert headers[0] == "<th>linux</th>" and headers[-1] == "<th>linux under gvisor</th>"
+    headers = _headers(index)
+    assert headers[0] == '<th data-p="linux">linux</th>'
+    assert headers[-1] == '<th data-p="linux_under_gvisor">linux under gvisor</th>'
     assert len(headers) == len(profile_paths(REPO / "platforms")) + 1
-    row = next(
-        line for line in index.splitlines() if line.startswith('<tr><td class="case">libc-private-fd=0<')
-    )
+    row = next(line for line in index.splitlines() if 'id="fd-argument/libc-private-fd=0"' in line)
     cells = row.split("<td")[2:]
     assert atlas.SOURCES["documented"][0] in cells[0]  # linux: documented, not observed by gVisor
-    assert f"{atlas.SOURCES['observed'][0]} EINVAL</td>" in cells[-1]  # gVisor's own column
-    assert index.index("libc-private-fd=0<") < index.index("As on linux everywhere documented")
+    assert f"{atlas.SOURCES['observed'][0]} EINVAL" in cells[-1]  # gVisor's own column

@@ -8,7 +8,7 @@ from importlib import resources
 import pytest
 
 from anonmap.apis import registry
-from anonmap.expect.catalogue import CatalogueError, behaviours, load
+from anonmap.expect.catalogue import CatalogueError, behaviours, causes, load
 
 TEXT = resources.files("anonmap").joinpath("data/behaviours.toml").read_text()
 
@@ -65,3 +65,18 @@ def test_a_declared_parameter_no_case_uses_is_refused() -> None:
 def test_case_ids_show_bare_values_alone_and_the_rest_as_key_value() -> None:
     ids = [case.id for case in behaviours()["fd-argument"].cases]
     assert "libc-private-fd=0" in ids and "python-shared-fd=dev-zero" in ids
+
+
+def test_every_case_has_a_declared_cause_and_a_misspelt_one_is_refused() -> None:
+    named = {case.cause for behaviour in behaviours().values() for case in behaviour.cases}
+    assert named == set(causes()) and all(c.summary and c.idiom for c in causes().values())
+    text = TEXT.replace('cause = "fd"', 'cause = "fdd"', 1)
+    line = _line_of(text, 'cause = "fdd"')
+    assert any(f"behaviours.toml:{line}: " in p and "'fdd' is not a cause" in p for p in _problems(text))
+
+
+def test_a_block_names_its_own_cause_and_an_unused_cause_is_refused() -> None:
+    demo = {case.params["method"]: case.cause for case in behaviours()["c-seed-demo"].cases}
+    assert demo == {"map-anon": "headers", "dev-zero": "dev-zero"}
+    text = TEXT.replace("[cause.fd]", '[cause.unused]\nsummary = "x"\nidiom = "y"\n\n[cause.fd]', 1)
+    assert any("[cause.unused]: declared, but no case has it" in p for p in _problems(text))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT
+from anonmap.expect.catalogue import causes
 from selftests.helpers import anonmap_cli, write_results
 
 
@@ -13,7 +14,7 @@ def test_two_platforms_documented_differences_with_citations() -> None:
     done = anonmap_cli("diff", "linux", "freebsd")
     assert done.returncode == EXIT_DIFFERENT, done.stderr
     assert "- from: Linux newest documented x86_64 (documented), documented only" in done.stdout
-    assert "- `libc-private-fd=0`: zero → EINVAL" in done.stdout
+    assert "- `private-fd=0` (libc, syscall): zero → EINVAL" in done.stdout
     assert "[EINVAL] MAP_ANON was specified and the fd argument was not -1." in done.stdout
     assert "Portable idiom: Always pass fd = -1" in done.stdout
 
@@ -31,7 +32,7 @@ def test_a_real_run_against_a_documented_platform(tmp_path: Path) -> None:
     done = anonmap_cli("diff", str(run), "netbsd")
     assert done.returncode == EXIT_DIFFERENT, done.stderr
     assert ", real (" in done.stdout and ", documented only (" in done.stdout
-    assert "- `libc-private-fd=0`: zero → EINVAL" in done.stdout
+    assert "- `private-fd=0` (libc): zero → EINVAL" in done.stdout
 
 
 def test_the_release_chooses_which_entries_apply() -> None:
@@ -52,3 +53,18 @@ def test_an_unknown_platform_is_one_line_naming_the_profiles() -> None:
     assert done.returncode == EXIT_INPUT
     (line,) = done.stderr.splitlines()
     assert line.startswith("anonmap: frebsd: neither a results file nor a profile") and "freebsd" in line
+
+
+def test_linux_to_openbsd_opens_with_what_to_change_by_cause_on_one_screen() -> None:
+    done = anonmap_cli("diff", "linux", "openbsd")
+    assert done.returncode == EXIT_DIFFERENT, done.stderr
+    head = done.stdout.split("## Detail")[0].splitlines()
+    assert len(head) <= 40, len(head)
+    fd = causes()["fd"]
+    # Every fd case differs: 12 libc, 12 syscall and 4 python variants, one cause.
+    assert f"- **{fd.summary}**: 28 case(s); `{fd.idiom}`" in head
+    assert any(line.startswith(f"- **{causes()['wx'].summary}**") for line in head)
+    # The detail folds the interfaces that agree, and gives each cause its heading.
+    assert "- `private-fd=dev-zero` (libc, python, syscall): zero → EINVAL" in done.stdout
+    assert "libc-private-fd=dev-zero" not in done.stdout
+    assert f"## {fd.summary[0].upper()}{fd.summary[1:]}" in done.stdout

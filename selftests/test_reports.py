@@ -9,6 +9,7 @@ import pytest
 
 from anonmap.cli import EXIT_DIFFERENT, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
 from anonmap.expect.profiles import ProfileError, load_profile
+from anonmap.reporting import citations, page
 from selftests.helpers import anonmap_cli, write_results
 
 
@@ -46,7 +47,7 @@ def test_merge_makes_one_matrix_that_report_reads_back(two: tuple[Path, Path], t
 def test_diff_exits_1_with_the_differences_and_0_without(two: tuple[Path, Path]) -> None:
     done = anonmap_cli("diff", *map(str, two))
     assert done.returncode == EXIT_DIFFERENT
-    assert "`libc-private-fd=0`: zero → EINVAL" in done.stdout
+    assert "- `private-fd=0` (libc): zero → EINVAL" in done.stdout
     assert "closed" not in done.stdout.split("behave differently")[1].split("documents")[0]
     assert anonmap_cli("diff", str(two[0]), str(two[0])).returncode == 0
 
@@ -125,3 +126,19 @@ def test_a_profile_override_is_never_labelled_a_real_run_of_that_platform(tmp_pa
         "| Freebsd profile on linux 1.0 x86_64 | profile override (freebsd on linux) | freebsd |"
         in done.stdout
     )
+
+
+def test_a_citation_links_its_file_only_at_the_commit_it_names() -> None:
+    cite = "src: openbsd sys/sys/mman.h rev 1.34 (openbsd/src 02dbcf75add5): '#define MADV_FREE 6'"
+    found = citations.source_link(cite)
+    assert found is not None and found[0] == "https://github.com/openbsd/src/blob/02dbcf75add5/sys/sys/mman.h"
+    assert cite[found[1] : found[2]] == "sys/sys/mman.h"
+    linked = page.cite(cite)
+    assert linked.count("<a ") == 1 and ">sys/sys/mman.h</a> rev 1.34" in linked
+    # No commit, or no file before it: no link, and no revision made up.
+    for plain in (
+        "src: linux mm/mmap.c do_mmap(): the anonymous branch never checks flag bits",
+        "man: minherit(2) rev 1.17 (OpenBSD tree stored as torvalds/linux, c5f58598cf05)",
+        "doc: CPython issue #138204 (python/cpython 1234567)",
+    ):
+        assert citations.source_link(plain) is None and "<a " not in page.cite(plain)

@@ -4,19 +4,21 @@ Behaviours and cases down, every platform with a profile across; each cell the d
 outcome, coloured by what happens compared with a baseline platform (the same, refused with an
 errno, a fault, otherwise different, unknown) and marked with where the knowledge comes from: a
 real run that agreed, a deviation a run saw, an emulated run, or the documentation alone. Cases
-that differ from the baseline come first; a second page shows only those. Self-contained pages:
-no script, nothing fetched when viewed.
+that differ from the baseline come first in each behaviour; a second page shows only those,
+after what to change by cause. Self-contained pages (anonmap.reporting.page): style and script
+inline, nothing fetched when viewed; filters, search, permalinks, linked citations.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 
 from anonmap.expect import outcomes
 from anonmap.expect.catalogue import behaviours
+from anonmap.reporting import causes, page, variants
 from anonmap.reporting.runs import Run
 from anonmap.results.records import Record
 from anonmap.results.verdicts import Verdict
@@ -139,52 +141,65 @@ def column_names(documented: Sequence[Run], runs: Sequence[Run]) -> list[str]:
     return names + [f"{run.os} under {layer(run)}" for run in layered(runs)]
 
 
-_STYLE = """
-body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1rem; color: #1b1b1b; }
-h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 1.5rem; }
-table { border-collapse: collapse; } th, td { border: 1px solid #bbb; padding: .25rem .45rem; vertical-align: top; }
-.scroll { overflow-x: auto; max-width: 100%; }
-thead th { position: sticky; top: 0; background: #f4f4f4; z-index: 2; }
-td.case { position: sticky; left: 0; background: #fafafa; z-index: 1; font-family: ui-monospace, monospace; font-size: 12px; }
-tr.group td { background: #eef2f7; } .legend span { display: inline-block; padding: .1rem .4rem; margin: .1rem; border: 1px solid #bbb; }
-/*HAPPENS*/
-@media (max-width: 600px) { body { margin: .4rem; font-size: 13px; } th, td { padding: .15rem .3rem; } }
-"""
-
-
-def _css() -> str:
-    return "\n".join(f".h-{name} {{ background: {colour}; }}" for name, (_, colour) in HAPPENS.items())
-
-
 def _legend(baseline: str) -> str:
-    colours = "".join(
-        f'<span class="h-{name}">{escape(words.replace("the baseline", baseline))}</span>'
-        for name, (words, _) in HAPPENS.items()
+    return page.legend(
+        [(f"h-{name}", words.replace("the baseline", baseline)) for name, (words, _) in HAPPENS.items()],
+        [f"{mark} {words}" for mark, words in SOURCES.values()],
     )
-    marks = "".join(f"<span>{mark} {escape(words)}</span>" for mark, words in SOURCES.values())
-    return f'<p class="legend">{colours}</p><p class="legend">{marks}</p>'
 
 
-def _cell(cell: Cell) -> str:
+def _cell(cell: Cell, tips: page.Tips) -> str:
     mark = SOURCES[cell.source][0]
     text = cell.documented + (f" → {cell.observed}" if cell.source == "deviation" else "")
-    return f'<td class="h-{cell.happens}">{mark} {escape(text)}</td>'
+    return f"<td class=h-{cell.happens}{tips.ref(SOURCES[cell.source][1])}>{mark} {escape(text)}"
 
 
-def page(
+def _by_cause(
+    names: Sequence[str], table: Mapping[tuple[str, str], list[Cell]], differs: Iterable[tuple[str, str]]
+) -> str:
+    """What to change, by cause: how many cases, on which platforms, and the idiom."""
+    items = []
+    for by in causes.group(differs):
+        where = [
+            name
+            for column, name in enumerate(names)
+            if any(table[key][column].happens not in ("same", "unknown") for key in by.cases)
+        ]
+        items.append(
+            f"<li><b>{escape(by.cause.summary)}</b>: {len(by.cases)} case(s), on {escape(', '.join(where))}; "
+            f"<code>{escape(by.cause.idiom)}</code></li>"
+        )
+    return f'<h2>What to change</h2><ul class="causes">{"".join(items)}</ul>' if items else ""
+
+
+def _citations(documented: Sequence[Run], behaviour: str) -> str:
+    given: dict[str, list[str]] = {}
+    for platform in documented:
+        who = str(platform.profile["name"]) if platform.profile else platform.os
+        for record in platform.records:
+            if record.behaviour == behaviour:
+                for text in [*record.cite, *([f"note: {record.note}"] if record.note else [])]:
+                    given.setdefault(text, [])
+                    if who not in given[text]:
+                        given[text].append(who)
+    return f"<details><summary>Citations</summary><ul>{page.citations(given)}</ul></details>" if given else ""
+
+
+def page_html(
     documented: Sequence[Run], runs: Sequence[Run], baseline: str, only_differences: bool = False
 ) -> str:
+    """One atlas page: every case, or (``only_differences``) those that differ from the baseline,
+    after what to change by cause."""
     # The baseline stands first, so each row reads against it from the left.
     documented = sorted(documented, key=lambda d: not (d.profile and d.profile["name"] == baseline))
     table = cells(documented, runs, baseline)
     names = column_names(documented, runs)
     title = f"anonmap atlas: {'only what differs from ' + baseline if only_differences else 'every platform'}"
+    catalogue = behaviours()
+    differs = [key for key, row in table.items() if any(c.happens not in ("same", "unknown") for c in row)]
+    shown = [b for b in catalogue.values() if any((b.id, c.id) in table for c in b.cases)]
     out = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title><style>{_STYLE.replace('/*HAPPENS*/', _css())}</style></head><body>",
-        f"<h1>{escape(title)}</h1>",
+        *page.head(title, {f"h-{name}": colour for name, (_, colour) in HAPPENS.items()}),
         f"<p>Documented outcomes from each platform's profile (the newest release documented), "
         f"coloured against {escape(baseline)}. "
         + (
@@ -193,35 +208,45 @@ def page(
             else '<a href="differences.html">Only what differs</a>'
         )
         + "</p>",
+        _by_cause(names, table, differs) if only_differences else "",
         _legend(baseline),
-        '<div class="scroll"><table><thead><tr><th class="case">case</th>',
-        *(f"<th>{escape(name)}</th>" for name in names),
-        "</tr></thead><tbody>",
+        page.tools(
+            [(page.slug(name), name) for name in names],
+            [(b.id, b.title) for b in shown],
+            [(f"h-{n}", w) for n, (w, _) in HAPPENS.items()],
+        ),
+        '<div class="scroll"><table class="matrix"><thead><tr><th class="case">case</th>',
+        *(f'<th data-p="{escape(page.slug(name))}">{escape(name)}</th>' for name in names),
+        "</tr></thead>",
     ]
-    catalogue = behaviours()
-    differs = {key for key, row in table.items() if any(c.happens not in ("same", "unknown") for c in row)}
-    sections = [("Differs from " + baseline, True)] + (
-        [] if only_differences else [("As on " + baseline + " everywhere documented", False)]
-    )
-    for heading, differing in sections:
-        out.append(f'<tr class="group"><td colspan="{len(names) + 1}"><b>{escape(heading)}</b></td></tr>')
-        for behaviour in catalogue.values():
-            rows = [
-                (case.id, table[(behaviour.id, case.id)])
-                for case in behaviour.cases
-                if ((behaviour.id, case.id) in differs) == differing
-            ]
-            if not rows:
-                continue
+    tips = page.Tips()
+    different = set(differs)
+    for behaviour in shown:
+        # The cases that differ first; on the differences page, only they.
+        keys = sorted(
+            (c.id for c in behaviour.cases if (behaviour.id, c.id) in table),
+            key=lambda case: (behaviour.id, case) not in different,
+        )
+        if only_differences:
+            keys = [case for case in keys if (behaviour.id, case) in different]
+        if not keys:
+            continue
+        says = {case: tuple(table[(behaviour.id, case)]) for case in keys}
+        lines = variants.fold(behaviour.id, keys, says.__getitem__)
+        out.append(
+            f'<tbody id="{escape(behaviour.id)}"><tr class="g"><td colspan="{len(names) + 1}">'
+            f'{escape(behaviour.title)} <a href="#{escape(behaviour.id)}"><code>{escape(behaviour.id)}</code></a>'
+            f" — portable idiom: <code>{escape(behaviour.idiom)}</code>{_citations(documented, behaviour.id)}</td></tr>"
+        )
+        for line, (row_id, label) in zip(lines, page.row_ids(lines), strict=True):
+            row = table[(behaviour.id, line.cases[0])]
+            differs_here = " d" if (behaviour.id, line.cases[0]) in different else ""
             out.append(
-                f'<tr class="group"><td colspan="{len(names) + 1}">{escape(behaviour.title)} <code>{escape(behaviour.id)}</code>'
-                f" — portable idiom: <code>{escape(behaviour.idiom)}</code></td></tr>"
+                f'<tr class="r{differs_here}" id="{escape(row_id)}"><td class="case">{label}</td>'
+                + "".join(_cell(c, tips) for c in row)
             )
-            for case_id, row in rows:
-                out.append(
-                    f'<tr><td class="case">{escape(case_id)}</td>' + "".join(_cell(c) for c in row) + "</tr>"
-                )
-    out += ["</tbody></table></div></body></html>"]
+        out.append("</tbody>")
+    out += ["</table></div>", tips.script(), *page.tail()]
     return "\n".join(out) + "\n"
 
 
@@ -230,6 +255,6 @@ def write(
 ) -> list[tuple[Path, str]]:
     """The atlas's pages: (path, text) for index.html and differences.html."""
     return [
-        (directory / "index.html", page(documented, runs, baseline)),
-        (directory / "differences.html", page(documented, runs, baseline, only_differences=True)),
+        (directory / "index.html", page_html(documented, runs, baseline)),
+        (directory / "differences.html", page_html(documented, runs, baseline, only_differences=True)),
     ]
