@@ -48,7 +48,10 @@ def test_a_platform_with_no_results_is_named_first_and_merge_exits_5(tmp_path: P
     table = next(line for line in markdown.splitlines() if line.startswith("| case |"))
     assert table.endswith("| openbsd-7.9 | netbsd-10.1 |")
     page = (out / "m.html").read_text()
-    assert '<th class="v-absent" data-p="openbsd-7.9">openbsd-7.9<span class="kind">no results: installing Python failed' in page
+    assert (
+        '<th class="v-absent" data-p="openbsd-7.9">openbsd-7.9<span class="kind">no results: installing Python failed'
+        in page
+    )
     merged = json.loads((out / "merged.json").read_text())
     assert [a["label"] for a in merged["absent"]] == ["openbsd-7.9", "netbsd-10.1"]
     # The merged file reads back with its absent platforms.
