@@ -31,3 +31,17 @@ def name(number: int) -> str:
     if canonical is not None and getattr(errno, canonical, None) == number:
         return canonical
     return word
+
+
+def by_number() -> dict[int, str]:
+    """Every errno number this platform's Python knows, with its outcome word: the observer's
+    table when it is built for this machine."""
+    return {number: name(number) for number in sorted(errno.errorcode)}
+
+
+def spellings() -> tuple[str, ...]:
+    """Every errno name Python knows anywhere, canonical names first: a C-library observer
+    looks each up in its target's <errno.h>, and the first entry a number matches names it."""
+    known = {name for name in dir(errno) if name.startswith("E") and isinstance(getattr(errno, name), int)}
+    known |= set(CANONICAL) | set(CANONICAL.values())
+    return (*sorted(known - set(CANONICAL)), *sorted(CANONICAL))

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from anonmap.apis.syscall import shared_header
-from anonmap.expect import catalogue
+from anonmap.expect import catalogue, errnos
 from anonmap.host import compilers, processes
 from anonmap.host.probe import Capability
 
@@ -134,10 +134,11 @@ def _identifier(text: str) -> str:
     return spelled
 
 
-def case_header(constants: Mapping[str, int], api: str = SYSCALL_API) -> str:
+def case_header(constants: Mapping[str, int], api: str = SYSCALL_API, host: bool = True) -> str:
     """cases.h: parameter and value enums, the catalogue fingerprint, the constants the
     observer takes from the target's profile, what it shares with the Python checks
-    (shared_header), and the case table (OBS_CASES)."""
+    (shared_header), the errno names (``errno_table``) and the case table (OBS_CASES).
+    ``host``: built for this machine, not cross-built for another."""
     found = cases(api)
     glossary: dict[str, catalogue.Parameter] = {}
     for case in found:
@@ -150,6 +151,7 @@ def case_header(constants: Mapping[str, int], api: str = SYSCALL_API) -> str:
         *(f"#define OBS_{name} {constants.get(name, -1):#x}" for name in PROFILE_CONSTANTS),
         "enum { " + ", ".join(f"P_{_identifier(n)}" for n in names) + ", OBS_PARAMS };",
         *shared_header.defines(glossary, names),
+        *errno_table(api, host),
     ]
     for name in names:
         values = ", ".join(
@@ -168,6 +170,22 @@ def case_header(constants: Mapping[str, int], api: str = SYSCALL_API) -> str:
         )
     lines += ["#define OBS_CASES \\", *rows, ""]
     return "\n".join(lines) + "\n"
+
+
+def errno_table(api: str, host: bool) -> list[str]:
+    """obs_errnos, the observer's errno names, so that it records every errno by the word the
+    Python apis record (anonmap.expect.errnos). The C-library backend looks every name up in
+    its target's <errno.h>, canonical names first (the first entry a number matches names it);
+    the raw backend built for this machine takes the numbers Python knows here; one cross-built
+    for another system takes abi.h's table of that system's numbers (OBS_CROSS_ERRNOS)."""
+    if api == LIBC_API:
+        entries = [f'#ifdef {name}\n    {{{name}, "{name}"}},\n#endif' for name in errnos.spellings()]
+        entries.append('    {OBS_ABSENT, "absent"},')
+    elif host:
+        entries = [f'    {{{number}, "{word}"}},' for number, word in errnos.by_number().items()]
+    else:
+        entries = ["    OBS_CROSS_ERRNOS"]
+    return ["static const struct obs_name obs_errnos[] = {", *entries, "    {0, 0}};"]
 
 
 #: The names the observer takes from the mmap module or the profile, as the Python checks do
@@ -216,7 +234,7 @@ def build(
     source = resources.files("anonmap").joinpath("data/observer")
     for name in ("observer.c", "abi.h", "libc.h"):
         (directory / name).write_text(source.joinpath(name).read_text())
-    (directory / "cases.h").write_text(case_header(constants, api))
+    (directory / "cases.h").write_text(case_header(constants, api, host=target is None))
     link: tuple[str, ...] = ()
     if api == LIBC_API:
         wasm = LIBC_TARGETS.get(target or "")

@@ -360,25 +360,31 @@ static void obs_die_with_parent(void)
 #endif
 }
 
-/* The errno names the observer reports by; any other number reads E<number>. Each is the
- * canonical name of anonmap.expect.errnos (EOPNOTSUPP, never its alias ENOTSUP), the word the
- * Python apis record for the same number (selftests/test_errnos.py). */
+/* The errno names the observer reports by (obs_errnos, generated into cases.h); any other
+ * number reads E<number>. Each is the canonical name of anonmap.expect.errnos (EOPNOTSUPP,
+ * never its alias ENOTSUP), the word the Python apis record for the same number. */
 struct obs_name {
     int number;
     const char *name;
 };
 
-static const struct obs_name obs_errnos[] = {
-    {1, "EPERM"}, {2, "ENOENT"}, {9, "EBADF"}, {12, "ENOMEM"}, {13, "EACCES"}, {14, "EFAULT"},
-    {17, "EEXIST"}, {19, "ENODEV"}, {22, "EINVAL"}, {24, "EMFILE"}, {23, "ENFILE"},
+/* A raw observer cross-built for another system names its errnos by that system's numbers
+ * (cases.h builds obs_errnos from these; built for this machine, it takes Python's). */
 #if defined(__linux__)
-    /* include/uapi/asm-generic/errno.h */
-    {11, "EAGAIN"}, {38, "ENOSYS"}, {75, "EOVERFLOW"}, {95, "EOPNOTSUPP"}, {6, "ENXIO"},
+/* include/uapi/asm-generic/errno-base.h and errno.h */
+#define OBS_CROSS_ERRNOS                                                                            \
+    {1, "EPERM"}, {2, "ENOENT"}, {6, "ENXIO"}, {9, "EBADF"}, {11, "EAGAIN"}, {12, "ENOMEM"},        \
+        {13, "EACCES"}, {14, "EFAULT"}, {17, "EEXIST"}, {19, "ENODEV"}, {21, "EISDIR"},             \
+        {22, "EINVAL"}, {23, "ENFILE"}, {24, "EMFILE"}, {38, "ENOSYS"}, {75, "EOVERFLOW"},          \
+        {95, "EOPNOTSUPP"},
 #else
-    /* sys/sys/errno.h (FreeBSD and NetBSD alike) */
-    {35, "EAGAIN"}, {78, "ENOSYS"}, {84, "EOVERFLOW"}, {45, "EOPNOTSUPP"}, {6, "ENXIO"},
+/* sys/sys/errno.h (FreeBSD and NetBSD alike for these) */
+#define OBS_CROSS_ERRNOS                                                                            \
+    {1, "EPERM"}, {2, "ENOENT"}, {6, "ENXIO"}, {9, "EBADF"}, {12, "ENOMEM"}, {13, "EACCES"},        \
+        {14, "EFAULT"}, {17, "EEXIST"}, {19, "ENODEV"}, {21, "EISDIR"}, {22, "EINVAL"},             \
+        {23, "ENFILE"}, {24, "EMFILE"}, {35, "EAGAIN"}, {45, "EOPNOTSUPP"}, {78, "ENOSYS"},         \
+        {84, "EOVERFLOW"},
 #endif
-    {0, 0}};
 
 static const struct obs_name obs_signals[] = {
     {4, "SIGILL"}, {5, "SIGTRAP"}, {6, "SIGABRT"}, {8, "SIGFPE"}, {OBS_SIGKILL, "SIGKILL"},

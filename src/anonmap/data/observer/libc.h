@@ -363,18 +363,13 @@ static void obs_die_with_parent(void)
 #endif
 }
 
-/* The errno names the observer reports by, from the C library's <errno.h>; any other number
- * reads E<number>. Aliases are left out: EOPNOTSUPP, never ENOTSUP (anonmap.expect.errnos). */
+/* The errno names the observer reports by (obs_errnos, in cases.h): every name Python knows,
+ * each looked up in the C library's <errno.h>, canonical names first so that a number with two
+ * names reads as anonmap.expect.errnos records it; any other number reads E<number>. */
 struct obs_name {
     int number;
     const char *name;
 };
-
-static const struct obs_name obs_errnos[] = {
-    {EPERM, "EPERM"}, {ENOENT, "ENOENT"}, {EBADF, "EBADF"}, {ENOMEM, "ENOMEM"}, {EACCES, "EACCES"},
-    {EFAULT, "EFAULT"}, {EEXIST, "EEXIST"}, {ENODEV, "ENODEV"}, {EINVAL, "EINVAL"}, {EMFILE, "EMFILE"},
-    {ENFILE, "ENFILE"}, {EAGAIN, "EAGAIN"}, {ENOSYS, "ENOSYS"}, {EOVERFLOW, "EOVERFLOW"},
-    {EOPNOTSUPP, "EOPNOTSUPP"}, {ENXIO, "ENXIO"}, {OBS_ABSENT, "absent"}, {0, 0}};
 
 static const struct obs_name obs_signals[] = {
 #if !defined(__wasi__)
