@@ -15,7 +15,7 @@ from anonmap.expect.catalogue import behaviours
 from anonmap.host.installation import VERSION
 from anonmap.reporting.runs import Run
 from anonmap.scan.hazards import RULES, Finding
-from anonmap.scan.rules import HELP_URI, INFORMATION_URI, rules
+from anonmap.scan.rules import rules
 from anonmap.scan.suppress import fingerprint
 
 SCHEMA = "anonmap-scan/1"
@@ -80,8 +80,9 @@ def _rule(rule: str) -> Mapping[str, Any]:
         "name": rule,
         "shortDescription": {"text": RULES[rule]},
         "fullDescription": {"text": spec.help},
+        # No helpUri or informationUri: the project publishes no address yet, and SARIF 2.1.0
+        # makes both optional; the rule's help travels in the file itself.
         "help": {"text": spec.help},
-        "helpUri": f"{HELP_URI}",
         "defaultConfiguration": {"level": spec.level},
     }
 
@@ -156,7 +157,6 @@ def sarif(findings: Sequence[Finding], targets: Sequence[Run], root: Path) -> st
                     "driver": {
                         "name": "anonmap",
                         "version": VERSION,
-                        "informationUri": INFORMATION_URI,
                         "rules": [_rule(rule) for rule in rules],
                     }
                 },

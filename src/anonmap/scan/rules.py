@@ -9,11 +9,6 @@ from pathlib import Path
 
 from anonmap.files.tomlread import loads
 
-#: The project's home (SARIF informationUri) and where each rule is explained (helpUri: the
-#: README's scan section, one anchor per rule id).
-INFORMATION_URI = "https://github.com/anonmap/anonmap"
-HELP_URI = INFORMATION_URI + "#the-hazards-in-your-own-code"
-
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
