@@ -160,11 +160,11 @@ def _by_cause(
     """What to change, by cause: how many cases, on which platforms, and the idiom."""
     items = []
     for by in causes.group(differs):
-        where = [
+        where = dict.fromkeys(
             name
             for column, name in enumerate(names)
             if any(table[key][column].happens not in ("same", "unknown") for key in by.cases)
-        ]
+        )
         items.append(
             f"<li><b>{escape(by.cause.summary)}</b>: {len(by.cases)} case(s), on {escape(', '.join(where))}; "
             f"<code>{escape(by.cause.idiom)}</code></li>"
@@ -194,6 +194,7 @@ def page_html(
     documented = sorted(documented, key=lambda d: not (d.profile and d.profile["name"] == baseline))
     table = cells(documented, runs, baseline)
     names = column_names(documented, runs)
+    columns = page.slugs(names)
     title = f"anonmap atlas: {'only what differs from ' + baseline if only_differences else 'every platform'}"
     catalogue = behaviours()
     differs = [key for key, row in table.items() if any(c.happens not in ("same", "unknown") for c in row)]
@@ -211,12 +212,12 @@ def page_html(
         _by_cause(names, table, differs) if only_differences else "",
         _legend(baseline),
         page.tools(
-            [(page.slug(name), name) for name in names],
+            list(zip(columns, names, strict=True)),
             [(b.id, b.title) for b in shown],
             [(f"h-{n}", w) for n, (w, _) in HAPPENS.items()],
         ),
         '<div class="scroll"><table class="matrix"><thead><tr><th class="case">case</th>',
-        *(f'<th data-p="{escape(page.slug(name))}">{escape(name)}</th>' for name in names),
+        *(f'<th data-p="{escape(c)}">{escape(name)}</th>' for c, name in zip(columns, names, strict=True)),
         "</tr></thead>",
     ]
     tips = page.Tips()

@@ -173,10 +173,7 @@ def render(matrix: Matrix, title: str = "anonmap compatibility report") -> str:
     labels = [run.label for run in runs]
     # A permalink names a column by its CI label where it has one: two runs may share a label
     # (two Pythons on one Linux), never a CI label.
-    slugs = [page.slug(run.ci_label or run.label) for run in runs] + [
-        page.slug(a.label) for a in matrix.absent
-    ]
-    slugs = [s if slugs.count(s) == 1 else f"{s}-{n + 1}" for n, s in enumerate(slugs)]
+    slugs = page.slugs([run.ci_label or run.label for run in runs] + [a.label for a in matrix.absent])
     out = [
         *page.head(title, _colours()),
         *_absent_section(matrix),

@@ -27,6 +27,12 @@ def slug(label: str) -> str:
     return re.sub(r"\s+", "_", label.strip())
 
 
+def slugs(names: Sequence[str]) -> list[str]:
+    """Each column's permalink name: its name's slug, numbered where two names share one."""
+    found = [slug(name) for name in names]
+    return [s if found.count(s) == 1 else f"{s}-{n + 1}" for n, s in enumerate(found)]
+
+
 def head(title: str, colours: Mapping[str, str]) -> list[str]:
     """The page's start: ``colours`` maps each cell class to its background."""
     rules = "\n".join(f".{name} {{ background: {colour}; }}" for name, colour in colours.items())
