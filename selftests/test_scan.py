@@ -136,3 +136,21 @@ def test_bad_input_is_one_line_with_the_input_status(tmp_path: Path) -> None:
         assert done.returncode == EXIT_INPUT, (args, done.stdout, done.stderr)
         (line,) = done.stderr.splitlines()
         assert line.startswith("anonmap: ") and words in line, line
+
+
+def test_a_baseline_keeps_known_findings_from_failing_the_scan_and_a_bad_one_is_one_line(
+    tmp_path: Path,
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    source = str(FIXTURES / "hazards.c")
+    written = anonmap_cli("scan", source, "--write-baseline", str(baseline))
+    assert written.returncode == EXIT_DIFFERENT, written.stderr
+    again = anonmap_cli("scan", source, "--baseline", str(baseline), "--format", "json")
+    assert again.returncode == 0, again.stdout + again.stderr
+    # The warnings are suppressed by it; the notes never gated the scan.
+    suppressed = [f for f in json.loads(again.stdout)["findings"] if f["suppressed"] == "in the baseline"]
+    assert len(suppressed) == len(json.loads(baseline.read_text())["fingerprints"]) > 0
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    refused = anonmap_cli("scan", source, "--baseline", str(bad))
+    assert refused.returncode == EXIT_INPUT and len(refused.stderr.strip().splitlines()) == 1

@@ -30,6 +30,7 @@ from anonmap.reporting.matrix import build
 from anonmap.reporting.runs import InputError, NoResults, Run, absent, merged, read, read_inputs
 from anonmap.scan import findings as findings_report
 from anonmap.scan import hazards as scan
+from anonmap.scan import suppress
 
 EXIT_DIFFERENT, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_MISSING, EXIT_BUILD = 1, 2, 3, 4, 5, 6
 
@@ -179,16 +180,24 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    # The targets and the baseline first: a typo there is answered before a long scan.
+    directory = _profiles_dir(args.profiles)
+    names = args.targets.split(",") if args.targets else [p.stem for p in profile_paths(directory)]
+    targets = [documented.platform(name, directory, documented.Target()) for name in names]
+    try:
+        known = suppress.read_baseline(args.baseline) if args.baseline else set()
+    except suppress.BaselineError as error:
+        raise InputError(str(error)) from error
     try:
         scanned = scan.scan(args.paths)
     except scan.ScanError as error:
         raise InputError(str(error)) from error
     for note in scanned.skipped:
         print(f"anonmap: {note}", file=sys.stderr)
-    findings = scanned.findings
-    directory = _profiles_dir(args.profiles)
-    names = args.targets.split(",") if args.targets else [p.stem for p in profile_paths(directory)]
-    targets = [documented.platform(name, directory, documented.Target()) for name in names]
+    # Fingerprints name files from where the scan runs, as SARIF's SRCROOT does.
+    findings = suppress.apply_baseline(scanned.findings, known, Path.cwd())
+    if args.write_baseline:
+        write_whole(args.write_baseline, suppress.baseline_text(findings, Path.cwd()))
     if args.format == "sarif":
         out = findings_report.sarif(findings, targets, Path.cwd())
     elif args.format == "json":
@@ -327,6 +336,40 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     running.set_defaults(run=cmd_run)
 
 
+def _add_scan(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    scanning = commands.add_parser(
+        "scan",
+        help="find the mmap calls and patterns in C/C++ sources that behave differently across platforms "
+        "(exit 1 for an unsuppressed warning, 7 when the scanner broke on a file)",
+    )
+    scanning.add_argument(
+        "paths", type=Path, nargs="+", metavar="PATH", help="C or C++ files, or directories of them"
+    )
+    scanning.add_argument("--format", choices=("text", "json", "sarif"), default="text", help="default: text")
+    scanning.add_argument("--output", type=Path, metavar="PATH", help="write here (default: stdout)")
+    scanning.add_argument(
+        "--targets",
+        metavar="PLATFORMS",
+        help="the platforms to show documented outcomes for, comma-separated (default: every profile)",
+    )
+    scanning.add_argument(
+        "--profiles", type=Path, metavar="DIR", help="where platforms are looked up (as for diff)"
+    )
+    scanning.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="findings whose fingerprints it holds are reported as suppressed and do not fail the scan",
+    )
+    scanning.add_argument(
+        "--write-baseline",
+        type=Path,
+        metavar="FILE",
+        help="write the fingerprints of every warning found (after --baseline and ignore comments) here",
+    )
+    scanning.set_defaults(run=cmd_scan)
+
+
 def _add_observer(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     building = commands.add_parser(
         "observer",
@@ -429,24 +472,7 @@ def parser() -> argparse.ArgumentParser:
         )
     compare.set_defaults(run=cmd_diff)
 
-    scanning = commands.add_parser(
-        "scan",
-        help="find the mmap calls and patterns in C/C++ sources that behave differently across platforms (exit 1 if any)",
-    )
-    scanning.add_argument(
-        "paths", type=Path, nargs="+", metavar="PATH", help="C or C++ files, or directories of them"
-    )
-    scanning.add_argument("--format", choices=("text", "json", "sarif"), default="text", help="default: text")
-    scanning.add_argument("--output", type=Path, metavar="PATH", help="write here (default: stdout)")
-    scanning.add_argument(
-        "--targets",
-        metavar="PLATFORMS",
-        help="the platforms to show documented outcomes for, comma-separated (default: every profile)",
-    )
-    scanning.add_argument(
-        "--profiles", type=Path, metavar="DIR", help="where platforms are looked up (as for diff)"
-    )
-    scanning.set_defaults(run=cmd_scan)
+    _add_scan(commands)
 
     atlas_parser = commands.add_parser(
         "atlas", help="every platform's documented outcomes side by side, as static HTML pages"
