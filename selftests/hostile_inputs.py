@@ -15,11 +15,10 @@ from typing import Any
 
 from anonmap.apis.syscall import build as observer
 
-#: Values of every JSON type, and text no one-line field may hold.
-JUNK: dict[str, Any] = {
+#: Values of every JSON type, and text no one-line field may hold: every fuzzed file's junk.
+COMMON_JUNK: dict[str, Any] = {
     "null": None,
     "minus-one": -1,
-    "zero": 0,
     "empty": "",
     "list": [],
     "object": {},
@@ -29,8 +28,9 @@ JUNK: dict[str, Any] = {
     "float": 1.5,
     "nested": {"a": [{"b": None}, [[]]]},
     "newline": "two\nlines",
-    "long": "x" * 300,
 }
+#: The workflow's and observations file's junk: a zero and text longer than any field's.
+JUNK: dict[str, Any] = {**COMMON_JUNK, "zero": 0, "long": "x" * 300}
 
 WORKFLOW = {
     "name": "ci",

@@ -44,21 +44,8 @@ from selftests.helpers import run_suite, write_results
 
 SEED = 20261127
 
-JUNK: dict[str, Any] = {
-    "null": None,
-    "minus-one": -1,
-    "empty": "",
-    "list": [],
-    "object": {},
-    "banana": "banana",
-    "huge": 10**30,
-    "true": True,
-    "float": 1.5,
-    "nested": {"a": [{"b": None}, [[]]]},
-    "newline": "two\nlines",
-    "surrogate": "\ud800",
-    "digits": "1",
-}
+#: A results file's junk: a lone surrogate no output can encode, and digits as text.
+JUNK: dict[str, Any] = {**hostile_inputs.COMMON_JUNK, "surrogate": "\ud800", "digits": "1"}
 
 _TEXT = {"banana", "digits"}
 _ONE_LINE = _TEXT | {"empty"}

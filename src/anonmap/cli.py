@@ -126,6 +126,15 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return EXIT_MISSING if missing else 0
 
 
+def _profiles_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--profiles",
+        type=Path,
+        metavar="DIR",
+        help="where platform names are looked up (default: the profiles installed with anonmap)",
+    )
+
+
 def _profiles_dir(given: Path | None) -> Path:
     """Where platform names are looked up: --profiles, else the profiles installed with anonmap
     (never a platforms/ folder that happens to be in the current directory)."""
@@ -352,9 +361,7 @@ def _add_scan(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         metavar="PLATFORMS",
         help="the platforms to show documented outcomes for, comma-separated (default: every profile)",
     )
-    scanning.add_argument(
-        "--profiles", type=Path, metavar="DIR", help="where platforms are looked up (as for diff)"
-    )
+    _profiles_option(scanning)
     scanning.add_argument(
         "--baseline",
         type=Path,
@@ -397,9 +404,7 @@ def _add_observer(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         metavar="PATH",
         help="the binary's path; a directory gets anonmap-observer-<target> (default: .)",
     )
-    building.add_argument(
-        "--profiles", type=Path, metavar="DIR", help="where the target's profile is read (as for diff)"
-    )
+    _profiles_option(building)
     building.set_defaults(run=cmd_observer)
 
 
@@ -451,12 +456,7 @@ def parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("a", metavar="A", help="a results file, or a platform such as linux")
     compare.add_argument("b", metavar="B", help="a results file, or a platform such as freebsd")
-    compare.add_argument(
-        "--profiles",
-        type=Path,
-        metavar="DIR",
-        help="where platform names are looked up (default: the profiles installed with anonmap)",
-    )
+    _profiles_option(compare)
     for side in ("a", "b"):
         compare.add_argument(
             f"--{side}-release",
@@ -489,9 +489,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="PLATFORM",
         help="what cells are coloured against (default: linux)",
     )
-    atlas_parser.add_argument(
-        "--profiles", type=Path, metavar="DIR", help="where platforms are looked up (as for diff)"
-    )
+    _profiles_option(atlas_parser)
     atlas_parser.set_defaults(run=cmd_atlas)
 
     profile = commands.add_parser("profile", help="profiles")
