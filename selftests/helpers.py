@@ -113,13 +113,26 @@ def persona_launcher(manifest: Path, build_dir: Path) -> list[str]:
     return [*command, "--"]
 
 
+def captured(
+    command: Sequence[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120, **extra: Any
+) -> subprocess.CompletedProcess[str]:
+    """``command`` run to its end within ``timeout``, its output kept as text, whatever its status."""
+    return subprocess.run(
+        list(command), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False, **extra
+    )
+
+
 def anonmap_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     """The ``anonmap`` command in a fresh process, as a user runs it, with a time limit."""
-    return subprocess.run(
-        [sys.executable, "-m", "anonmap", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    return captured([sys.executable, "-m", "anonmap", *args], cwd)
+
+
+#: The scripts the CI jobs run.
+SCRIPTS = REPO / ".github" / "scripts"
+
+
+def ci_script(
+    script: str, *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """One of the CI jobs' scripts, run with sh as the jobs run it."""
+    return captured(["sh", str(SCRIPTS / script), *args], cwd, env)

@@ -24,8 +24,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from selftests.helpers import REPO, write_results
-from selftests.test_workflow import JOBS, SCRIPTS, SOURCES, WORKFLOW, WORKFLOW_PATH, WORKFLOW_TEXT, _steps
+from selftests.helpers import REPO, SCRIPTS, captured, write_results
+from selftests.helpers import ci_script as _sh
+from selftests.test_workflow import JOBS, SOURCES, WORKFLOW, WORKFLOW_PATH, WORKFLOW_TEXT, _steps
 
 CONSTRAINTS = REPO / "constraints.txt"
 
@@ -37,20 +38,6 @@ def _platforms() -> list[str]:
         for entry in job.get("strategy", {}).get("matrix", {}).get("include", [])
         if "platform" in entry
     ]
-
-
-def _sh(
-    script: str, *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["sh", str(SCRIPTS / script), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
 
 
 def _executable(path: Path, text: str) -> None:
@@ -118,15 +105,7 @@ def test_the_merge_finds_every_results_file_and_note_whatever_the_download_layou
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     env.pop("GITHUB_STEP_SUMMARY", None)
     step = next(s for s in JOBS["report"]["steps"] if s.get("name") == "Merge into one matrix")
-    done = subprocess.run(
-        ["bash", "-e", "-c", step["run"]],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    done = captured(["bash", "-e", "-c", step["run"]], tmp_path, env)
     everyone = set(_platforms())
     assert done.returncode == (0 if present == everyone else 5), done.stderr
     assert "Traceback" not in done.stderr

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from anonmap import suite
-from selftests.helpers import REPO
+from selftests.helpers import REPO, captured
 
 LINUX = platform.system() == "Linux"
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -433,15 +433,7 @@ def _suite_under(which: int, limit: int, args: list[str]) -> subprocess.Complete
     def setup() -> None:
         resource.setrlimit(which, (limit, limit))
 
-    return subprocess.run(
-        suite.command(args),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        preexec_fn=setup,
-    )
+    return captured(suite.command(args), REPO, preexec_fn=setup)
 
 
 def test_a_file_size_limit_too_small_for_the_results_stops_the_run_before_any_case(tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ import yaml
 
 from anonmap.files.tomlread import loads
 from anonmap.reporting.expected import from_workflow, matrix_platforms
-from selftests.helpers import REPO
+from selftests.helpers import REPO, SCRIPTS
+from selftests.helpers import ci_script as _sh
 
 WORKFLOW_PATH = REPO / ".github" / "workflows" / "ci.yml"
 WORKFLOW_TEXT = WORKFLOW_PATH.read_text()
@@ -30,7 +31,6 @@ JOBS: dict[str, dict[str, Any]] = WORKFLOW["jobs"]
 SOURCES = loads((REPO / "selftests" / "data" / "ci_sources.toml").read_text())
 RUNNERS = {r["label"]: r for r in SOURCES["runner"]}
 ACTIONS = {a["name"]: a for a in SOURCES["action"]}
-SCRIPTS = REPO / ".github" / "scripts"
 
 
 def _steps() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -155,12 +155,6 @@ def test_no_run_script_expands_an_expression_inline() -> None:
     # Template injection: a ${{ }} inside run: is pasted into the shell before it runs.
     inline = [(job, step["run"]) for job, step in _steps() if "${{" in step.get("run", "")]
     assert inline == []
-
-
-def _sh(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["sh", str(SCRIPTS / script), *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
-    )
 
 
 def test_the_vm_script_exits_zero_and_leaves_a_note_when_it_cannot_install(tmp_path: Path) -> None:
