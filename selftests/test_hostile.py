@@ -225,6 +225,13 @@ CLASSES: dict[str, Hostile] = {
     "dev-full-as-dev-zero": Hostile(
         ("dev-zero",), affects=_uses_dev_zero, namespace=_bound_over_dev_zero("full"), needs=_NO_UNSHARE
     ),
+    # A regular file of zeros reads as /dev/zero does: only its being a file tells it apart.
+    "file-as-dev-zero": Hostile(
+        ("dev-zero",),
+        affects=_uses_dev_zero,
+        namespace="head -c 65536 /dev/zero > /run/anonmap-zeros && mount --bind /run/anonmap-zeros /dev/zero",
+        needs=_NO_UNSHARE,
+    ),
     "dev-urandom-as-dev-zero": Hostile(
         ("dev-zero",), affects=_uses_dev_zero, namespace=_bound_over_dev_zero("urandom"), needs=_NO_UNSHARE
     ),

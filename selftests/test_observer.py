@@ -10,6 +10,7 @@ qemu-user); and a bad observations file is refused in one line, before any case 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import shutil
@@ -144,6 +145,29 @@ def test_what_the_observer_cannot_see_is_unsupported_never_a_claim(binary: Path)
                 name,
                 filtered[name],
             )
+
+
+@pytest.mark.skipif(
+    not (sys.platform == "linux" and shutil.which("unshare") and os.geteuid() == 0),
+    reason="unsupported: binds a file over /dev/zero in a mount namespace (root, unshare)",
+)
+def test_a_file_bound_over_dev_zero_is_no_zero_device_to_the_observer(binary: Path) -> None:
+    # A regular file of zeros reads as /dev/zero does; the observer, like the probe, must not
+    # take it for the zero device, or observations judged elsewhere would claim /dev/zero cases.
+    script = (
+        "head -c 65536 /dev/zero > /run/anonmap-zeros && mount --bind /run/anonmap-zeros /dev/zero && "
+        f"exec {binary} --on real"
+    )
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    header = json.loads(done.stdout.splitlines()[0])
+    state = header["capabilities"]["dev-zero"]
+    assert not state["available"] and "not a character device" in state["detail"], state
 
 
 def test_observations_judged_elsewhere_give_the_direct_runs_verdicts(

@@ -200,6 +200,7 @@ FORK_UNCLEAN = "a forked child could not exit cleanly"
 DEV_ZERO_WORKS = "/dev/zero opens read-write and reads as zeros"
 DEV_ZERO_NOT_RW = "/dev/zero does not open read-write"
 DEV_ZERO_NOT_ZERO = "/dev/zero is not the zero device"
+DEV_ZERO_NOT_DEVICE = "/dev/zero is not a character device"
 EXEC_MEMORY_WORKS = "no MDWE on this process, no SELinux deny_execmem"
 MDWE_REFUSES = "MDWE (prctl PR_SET_MDWE) refuses writable-then-executable memory in this process"
 SELINUX_DENIES = "SELinux is enforcing deny_execmem"
@@ -233,7 +234,7 @@ def _probe_dev_zero() -> CapabilityState:
     except OSError as error:
         return CapabilityState(False, f"/dev/zero: {error.strerror} (probe: dev-zero)")
     if not stat.S_ISCHR(info.st_mode):
-        return CapabilityState(False, "/dev/zero is not a character device (probe: dev-zero)")
+        return CapabilityState(False, tagged(DEV_ZERO_NOT_DEVICE, Capability.DEV_ZERO))
     try:
         handle = os.open("/dev/zero", os.O_RDWR)
     except OSError as error:

@@ -52,7 +52,7 @@ typedef unsigned long obs_size;
 #if defined(__x86_64__)
 #define OBS_ABI "linux-x86_64"
 enum {
-    SYS_read = 0, SYS_write = 1, SYS_open = 2, SYS_close = 3, SYS_mmap = 9, SYS_mprotect = 10,
+    SYS_read = 0, SYS_write = 1, SYS_open = 2, SYS_close = 3, SYS_lseek = 8, SYS_mmap = 9, SYS_mprotect = 10,
     SYS_munmap = 11, SYS_madvise = 28, SYS_pipe2 = 293, SYS_dup2 = 33, SYS_setitimer = 38,
     SYS_getpid = 39, SYS_fork = 57, SYS_exit = 60, SYS_wait4 = 61, SYS_kill = 62, SYS_uname = 63,
     SYS_unlink = 87, SYS_setpgid = 109, SYS_prctl = 157, SYS_exit_group = 231, SYS_prlimit64 = 302
@@ -80,7 +80,7 @@ static long obs_fork(void) { return obs_syscall(SYS_fork, 0, 0, 0, 0, 0, 0); }
 /* aarch64 has no open, dup2, fork, pipe or unlink: their *at and clone forms stand in. */
 enum {
     SYS_dup3 = 24, SYS_unlinkat = 35, SYS_openat = 56, SYS_close = 57, SYS_pipe2 = 59,
-    SYS_read = 63, SYS_write = 64, SYS_exit = 93, SYS_exit_group = 94, SYS_setitimer = 103,
+    SYS_lseek = 62, SYS_read = 63, SYS_write = 64, SYS_exit = 93, SYS_exit_group = 94, SYS_setitimer = 103,
     SYS_kill = 129, SYS_setpgid = 154, SYS_uname = 160, SYS_prctl = 167, SYS_getpid = 172,
     SYS_munmap = 215, SYS_clone = 220, SYS_mmap = 222, SYS_mprotect = 226, SYS_madvise = 233,
     SYS_wait4 = 260, SYS_prlimit64 = 261
@@ -135,7 +135,8 @@ enum {
     SYS_exit = 1, SYS_fork = 2, SYS_read = 3, SYS_write = 4, SYS_open = 5, SYS_close = 6,
     SYS_wait4 = 7, SYS_unlink = 10, SYS_getpid = 20, SYS_kill = 37, SYS_munmap = 73,
     SYS_mprotect = 74, SYS_madvise = 75, SYS_setpgid = 82, SYS_setitimer = 83, SYS_dup2 = 90,
-    SYS_getrlimit = 194, SYS_setrlimit = 195, SYS_sysctl = 202, SYS_minherit = 250, SYS_mmap = 477, SYS_pipe2 = 542
+    SYS_getrlimit = 194, SYS_setrlimit = 195, SYS_sysctl = 202, SYS_minherit = 250, SYS_mmap = 477, SYS_lseek = 478,
+    SYS_pipe2 = 542
 };
 /* The kernel brands a static binary by this note (sys/kern/imgact_elf.c, the ABI note of
  * "FreeBSD" type NT_FREEBSD_ABI_TAG, as lib/csu's crtbrand writes it); 1300000 asks for no
@@ -151,7 +152,7 @@ __asm__(".text\n.global _start\n_start:\n\txor %ebp, %ebp\n\tand $-16, %rsp\n"
 enum {
     SYS_exit = 1, SYS_fork = 2, SYS_read = 3, SYS_write = 4, SYS_open = 5, SYS_close = 6,
     SYS_unlink = 10, SYS_getpid = 20, SYS_kill = 37, SYS_munmap = 73, SYS_mprotect = 74,
-    SYS_madvise = 75, SYS_setpgid = 82, SYS_dup2 = 90, SYS_mmap = 197, SYS_sysctl = 202,
+    SYS_madvise = 75, SYS_setpgid = 82, SYS_dup2 = 90, SYS_mmap = 197, SYS_lseek = 199, SYS_sysctl = 202,
     SYS_getrlimit = 194, SYS_setrlimit = 195, SYS_minherit = 273, SYS_setitimer = 425, SYS_wait4 = 449, SYS_pipe2 = 453
 };
 /* sys/kern/exec_elf.c netbsd_elf_signature(): a binary without the "NetBSD" ident note is not
@@ -357,6 +358,18 @@ static void obs_die_with_parent(void)
 {
 #if defined(__linux__)
     obs_syscall(SYS_prctl, 1, OBS_SIGKILL, 0, 0, 0, 0);
+#endif
+}
+
+/* lseek(fd, 0, SEEK_END): where a file ends, 0 for a device (Linux drivers/char/mem.c
+ * zero_lseek(); a BSD devfs node has no size), or -errno. NetBSD's lseek takes a pad argument
+ * before the offset (sys/kern/syscalls.master, 199). */
+static long obs_end_offset(long fd)
+{
+#if defined(__NetBSD__)
+    return obs_syscall(SYS_lseek, fd, 0, 0, 2, 0, 0);
+#else
+    return obs_syscall(SYS_lseek, fd, 0, 2, 0, 0, 0);
 #endif
 }
 

@@ -221,6 +221,9 @@ static long obs_uname(char (*names)[65])
     return 0;
 }
 
+/* lseek(fd, 0, SEEK_END): where a file ends, 0 for a device, or -errno. */
+static long obs_end_offset(long fd) { return obs_result((long)lseek((int)fd, 0, SEEK_END)); }
+
 static long obs_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6)
 {
     (void)a4, (void)a5, (void)a6;

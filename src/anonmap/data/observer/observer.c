@@ -1197,6 +1197,12 @@ static const char *dev_zero_problem(void)
     long fd = obs_open("/dev/zero", OBS_O_RDWR, 0);
     if (fd < 0)
         return OBS_DEV_ZERO_NOT_RW OBS_TAG_DEV_ZERO;
+    /* A file bound over /dev/zero reads as zeros too, but ends where its bytes end; the probe
+     * refuses it for not being a character device. */
+    if (obs_end_offset(fd) > 0) {
+        obs_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+        return OBS_DEV_ZERO_NOT_DEVICE OBS_TAG_DEV_ZERO;
+    }
     unsigned char bytes[64];
     memset(bytes, 1, sizeof bytes);
     long got = obs_syscall(SYS_read, fd, (long)bytes, sizeof bytes, 0, 0, 0);
