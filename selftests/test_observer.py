@@ -119,12 +119,14 @@ def test_a_seccomp_filter_flips_exactly_the_cases_it_targets(binary: Path) -> No
     filtered = parse(_observe(binary, *_under_seccomp("freebsd-anonymous")), "filtered").findings
     flipped = {name for name in plain if plain[name] != filtered[name]}
     # freebsd-anonymous refuses MAP_ANON with fd != -1 or a non-zero offset (EINVAL): every
-    # fd-argument case, and the aligned anonymous offset (the unaligned one is EINVAL anyway).
+    # fd-argument case, and the aligned anonymous offsets (the unaligned one is EINVAL anyway):
+    # offset-argument's page and page-granularity's 4 KiB.
     targets = {
         observer.label(c)
         for c in observer.cases()
         if c.behaviour == "fd-argument"
         or (c.behaviour == "offset-argument" and c.id.endswith("anonymous-offset=page"))
+        or (c.behaviour == "page-granularity" and c.params["assumed"] == "offset-4k")
     }
     assert flipped == targets
     assert {filtered[name].outcome for name in targets} == {"EINVAL"}

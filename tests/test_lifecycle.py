@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from anonmap.apis import fdkinds
-from anonmap.apis.libc import LibcRegion, map_libc, mmap_raw, munmap
-from anonmap.apis.region import PAGE, PROT_READ, PROT_RW, SHARING_FLAGS
+from anonmap.apis.libc import LibcRegion, getpagesize, map_libc, mmap_raw, mprotect, munmap
+from anonmap.apis.region import MAP_PRIVATE, PAGE, PROT_READ, PROT_RW, SHARING_FLAGS
 from anonmap.apis.registry import map_region
-from anonmap.expect import shared_values
+from anonmap.expect import outcomes, shared_values
 from anonmap.expect.catalogue import Case
 from anonmap.plugin.judge import Judge
 
@@ -93,5 +93,44 @@ def test_madvise(case: Case, judge: Judge) -> None:
         region.advise(advice)
         after = region.read(0, PAGE)
         return "preserved" if after == _PATTERN else fdkinds.content(after)
+
+    judge.run(check)
+
+
+@pytest.mark.behaviour("page-granularity")
+def test_page_granularity(case: Case, judge: Judge) -> None:
+    assumed = case["assumed"]
+    small = 1 << shared_values.ASSUMED_PAGE_SHIFT
+
+    def check() -> str:
+        anonymous = MAP_PRIVATE | judge.flags.anonymous()
+        if assumed == "pagesize":
+            return outcomes.hex_value(getpagesize())
+        if assumed == "offset-4k":
+            return fdkinds.content(map_libc(small, anonymous, offset=small).read(0, small))
+        if assumed == "length-4k":
+            # Nothing may be mapped after the page: reserve two pages, give them back, and map
+            # 4 KiB again at the first with MAP_FIXED (as page-rounding does with one byte).
+            base = map_libc(2 * PAGE, anonymous).address
+            munmap(base, 2 * PAGE)
+            region = LibcRegion(
+                mmap_raw(base, small, PROT_RW, anonymous | judge.flags.value("MAP_FIXED"), -1, 0), small
+            )
+            region.write(small, _TOUCH)
+            return "ok"
+        region = map_libc(2 * small, anonymous)
+        if assumed == "fixed-4k":
+            fixed = anonymous | judge.flags.value("MAP_FIXED")
+            address = mmap_raw(region.address + small, small, PROT_RW, fixed, -1, 0)
+            return "ok" if address == region.address + small else "elsewhere"
+        if assumed == "mprotect-4k":
+            mprotect(region.address, small, PROT_READ)
+            region.write(small, _TOUCH)
+            return "ok"
+        if assumed == "mprotect-4k-inside":
+            mprotect(region.address + small, small, PROT_READ)
+            return "ok"
+        munmap(region.address + small, small)
+        return "ok"
 
     judge.run(check)

@@ -40,6 +40,12 @@ if _jit_write_protect is not None:
     _jit_write_protect.restype = None
     _jit_write_protect.argtypes = [ctypes.c_int]
 
+# getpagesize(3): glibc, musl, the BSDs and macOS all define it (POSIX.1-2001 removed it).
+_getpagesize = getattr(_libc, "getpagesize", None)
+if _getpagesize is not None:
+    _getpagesize.restype = ctypes.c_int
+    _getpagesize.argtypes = []
+
 MAP_FAILED = ctypes.c_void_p(-1).value
 
 
@@ -111,6 +117,12 @@ def minherit(address: int, length: int, inherit: int) -> None:
     if _minherit is None:
         raise EndsWith("absent", "libc has no minherit()")
     _check("minherit", _minherit(address, length, inherit))
+
+
+def getpagesize() -> int:
+    if _getpagesize is None:
+        raise EndsWith("absent", "libc has no getpagesize()")
+    return int(_getpagesize())
 
 
 def map_libc(length: int, flags: int, fd: int = -1, offset: int = 0, prot: int = PROT_RW) -> LibcRegion:

@@ -70,6 +70,10 @@ GROWTH_ROOM_PAGES = 258
 #: How many pages the partial-munmap cases map; the middle one is unmapped.
 PARTIAL_PAGES = 3
 
+#: The page a program written for 4 KiB pages assumes (the page-granularity cases), as a shift:
+#: its offsets, MAP_FIXED addresses and mprotect/munmap ranges are multiples of 1 << this.
+ASSUMED_PAGE_SHIFT = 12
+
 GIB = 1 << 30
 #: Which anonymous mappings an environment's RLIMIT_DATA counts, by the probe's os name, so that
 #: the limit withholds only the cases it refuses: 'writable' (Linux mm/internal.h

@@ -698,6 +698,66 @@ static void check_mprotect(const signed char *p)
     observed("ok", "");
 }
 
+/* outcomes.hex_value(): a number as the outcome word 0x... */
+static const char *hex_word(unsigned long value)
+{
+    static char word[2 + 2 * sizeof value + 1];
+    char digits[2 * sizeof value];
+    obs_size count = 0;
+    do {
+        digits[count++] = "0123456789abcdef"[value & 15];
+        value >>= 4;
+    } while (value);
+    word[0] = '0';
+    word[1] = 'x';
+    for (obs_size i = 0; i < count; i++)
+        word[2 + i] = digits[count - 1 - i];
+    word[2 + count] = 0;
+    return word;
+}
+
+/* What a program written for 4 KiB pages meets where the page is larger: each range is
+ * aligned to 1 << OBS_ASSUMED_PAGE_SHIFT, not necessarily to the page. */
+static void check_page_granularity(const signed char *p)
+{
+    int a = p[P_assumed];
+    obs_size small = (obs_size)1 << OBS_ASSUMED_PAGE_SHIFT;
+    int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
+    int rw = OBS_PROT_READ | OBS_PROT_WRITE;
+    if (a == V_assumed_pagesize)
+        observed(hex_word(page), "");
+    if (a == V_assumed_offset_4k)
+        observed(content(map(small, rw, anonymous, -1, (long)small), small), "");
+    if (a == V_assumed_length_4k) {
+        /* Nothing may be mapped after the page: as check_page_rounding() does with one byte. */
+        long fixed = defined(OBS_MAP_FIXED, "MAP_FIXED");
+        unsigned char *base = map(2 * page, rw, anonymous, -1, 0);
+        unmap(base, 2 * page);
+        unsigned char *region = map_at(base, small, anonymous | (int)fixed);
+        store_byte(region + small, OBS_TOUCH_BYTE, 1);
+        observed("ok", "");
+    }
+    unsigned char *region = map(2 * small, rw, anonymous, -1, 0);
+    if (a == V_assumed_fixed_4k) {
+        long fixed = defined(OBS_MAP_FIXED, "MAP_FIXED");
+        long address = obs_mmap(region + small, small, rw, anonymous | (int)fixed, -1, 0);
+        if (address < 0 && address > -4096)
+            refused("mmap", -address);
+        observed((unsigned char *)address == region + small ? "ok" : "elsewhere", "");
+    }
+    if (a == V_assumed_mprotect_4k) {
+        protect(region, small, OBS_PROT_READ);
+        store_byte(region + small, OBS_TOUCH_BYTE, 1);
+        observed("ok", "");
+    }
+    if (a == V_assumed_mprotect_4k_inside) {
+        protect(region + small, small, OBS_PROT_READ);
+        observed("ok", "");
+    }
+    unmap(region + small, small);
+    observed("ok", "");
+}
+
 static void check_madvise(const signed char *p)
 {
     kernel_advice(obs_value_names[P_advice][p[P_advice]]);
