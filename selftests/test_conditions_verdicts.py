@@ -41,6 +41,11 @@ def test_holds(when: dict[str, object], changes: dict[str, object], expected: bo
     assert holds(when, run_info(**changes)) is expected
 
 
+@pytest.mark.parametrize("page_size", [[], True, [True], 0, -4096, 3000, [4096, "16384"]])
+def test_a_page_size_condition_takes_powers_of_two_only(page_size: object) -> None:
+    assert [field for field, _ in condition_errors({"page_size": page_size})] == ["page_size"]
+
+
 def test_condition_errors_name_the_field() -> None:
     problems = dict(condition_errors({"kernal": ">=1", "kernel": "4.15", "arch": [], "page_size": "4k"}))
     assert set(problems) == {"kernal", "kernel", "arch", "page_size"}

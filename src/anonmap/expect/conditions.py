@@ -53,9 +53,19 @@ def condition_errors(when: Mapping[str, object]) -> list[tuple[str, str]]:
                         problems.append(
                             (field, f"setting {name!r} takes a value or a list of values, as strings")
                         )
-        elif not all(isinstance(v, int) for v in (wanted if isinstance(wanted, list) else [wanted])):
-            problems.append((field, f"{field} takes a number or a list of numbers"))
+        elif not _page_sizes(wanted):
+            problems.append(
+                (field, f"{field} takes a page size or a list of them: powers of two, such as 4096")
+            )
     return problems
+
+
+def _page_sizes(wanted: object) -> bool:
+    """Whether ``wanted`` is a page size or a non-empty list of them (bool is not a number)."""
+    values = wanted if isinstance(wanted, list) else [wanted]
+    return bool(values) and all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 and v & (v - 1) == 0 for v in values
+    )
 
 
 def holds(when: Mapping[str, object], info: RunInfo) -> bool:
