@@ -142,3 +142,23 @@ def test_a_citation_links_its_file_only_at_the_commit_it_names() -> None:
         "doc: CPython issue #138204 (python/cpython 1234567)",
     ):
         assert citations.source_link(plain) is None and "<a " not in page.cite(plain)
+
+
+def test_a_citation_naming_a_file_alone_links_it_at_the_revision_its_profile_read() -> None:
+    sources = (
+        "sys/vm/vm_mmap.c kern_mmap(), vm_mmap_object(): bnovkov/freebsd-src 222452fb5ffa (1600018)",
+        "linux mm/mmap.c at torvalds/linux 2d6c928241ad (a 4.x tree read beside the main one)",
+    )
+    found = citations.source_link("src: freebsd sys/vm/vm_mmap.c kern_mmap(): size = round_page()", sources)
+    assert found is not None and found[0] == (
+        "https://github.com/bnovkov/freebsd-src/blob/222452fb5ffa/sys/vm/vm_mmap.c"
+    )
+    # A source that only mentions the file along the way names no revision for it.
+    assert citations.source_link("src: linux mm/mmap.c do_mmap(): len = PAGE_ALIGN(len)", sources) is None
+    # The installed FreeBSD profile's citations of that file are linked on the pages.
+    assert (
+        'href="https://github.com/bnovkov/freebsd-src/blob/222452fb5ffa/sys/vm/vm_mmap.c"'
+        in page.citations(
+            {"src: freebsd sys/vm/vm_mmap.c kern_mmap(): size = round_page(len + pageoff)": ["freebsd"]}
+        )
+    )

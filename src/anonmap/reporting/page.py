@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from importlib import resources
 
+from anonmap.expect.profiles import SHARED, ProfileError, load_profile
+from anonmap.host import installation
 from anonmap.reporting.citations import source_link
 from anonmap.reporting.variants import Folded
 
@@ -100,19 +102,34 @@ class Tips:
         return f'<script type="application/json" id="tips">{data}</script>'
 
 
-def cite(text: str) -> str:
-    """A citation, its file linked at the commit it names where it names one."""
-    found = source_link(text)
+def cite(text: str, sources: Sequence[str] = ()) -> str:
+    """A citation, its file linked at the revision it, or its profile's ``sources``, names."""
+    found = source_link(text, sources)
     if found is None:
         return escape(text)
     url, start, end = found
     return f'{escape(text[:start])}<a href="{escape(url)}">{escape(text[start:end])}</a>{escape(text[end:])}'
 
 
+@functools.cache
+def _sources(profile: str) -> tuple[str, ...]:
+    """The sources the installed profile (or shared facts file) called ``profile`` read."""
+    directory = installation.profiles()
+    for path in (directory / f"{profile}.toml", directory / SHARED / f"{profile}.toml"):
+        try:
+            return load_profile(path).sources
+        except (ProfileError, OSError, ValueError):
+            continue
+    return ()
+
+
 def citations(given: Mapping[str, Sequence[str]]) -> str:
     """Each distinct citation once, with who gives it (profiles, not platforms: many platforms
     share a profile, and a page repeating its citations for each would grow with them)."""
-    return "".join(f"<li>{cite(text)} <i>({escape(', '.join(who))})</i></li>" for text, who in given.items())
+    return "".join(
+        f"<li>{cite(text, [s for name in who for s in _sources(name)])} <i>({escape(', '.join(who))})</i></li>"
+        for text, who in given.items()
+    )
 
 
 def row_ids(lines: Sequence[Folded]) -> list[tuple[str, str]]:
