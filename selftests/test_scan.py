@@ -120,6 +120,31 @@ def test_sarif_output_validates_against_the_schema(tmp_path: Path) -> None:
     )
 
 
+def test_sarif_carries_what_github_code_scanning_takes(tmp_path: Path) -> None:
+    out = tmp_path / "scan.sarif"
+    done = anonmap_cli("scan", str(FIXTURES), "--format", "sarif", "--output", str(out))
+    assert done.returncode == EXIT_DIFFERENT, done.stderr
+    (run,) = json.loads(out.read_text())["runs"]
+    assert run["columnKind"] == "unicodeCodePoints" and run["automationDetails"]["id"]
+    assert run["originalUriBaseIds"]["SRCROOT"]["uri"].endswith("/")
+    for rule in run["tool"]["driver"]["rules"]:
+        assert rule["help"]["text"] and rule["defaultConfiguration"]["level"] in ("warning", "note", "error")
+    for result in run["results"]:
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uriBaseId"] == "SRCROOT"
+        region = location["region"]
+        assert region["endLine"] >= region["startLine"] and "endColumn" in region
+        assert result["partialFingerprints"], result
+    # A path is a URI: percent-encoded where it holds what a URI cannot.
+    spaced = tmp_path / "with space.c"
+    spaced.write_bytes((FIXTURES / "hazards.c").read_bytes())
+    anonmap_cli("scan", spaced.name, "--format", "sarif", "--output", str(out), cwd=tmp_path)
+    (run,) = json.loads(out.read_text())["runs"]
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]} == {
+        "with%20space.c"
+    }
+
+
 def test_bad_input_is_one_line_with_the_input_status(tmp_path: Path) -> None:
     binary = tmp_path / "blob.c"
     binary.write_bytes(b"\x7fELF\0\0\0")
