@@ -162,3 +162,74 @@ def test_a_citation_naming_a_file_alone_links_it_at_the_revision_its_profile_rea
             {"src: freebsd sys/vm/vm_mmap.c kern_mmap(): size = round_page(len + pageoff)": ["freebsd"]}
         )
     )
+
+
+def test_a_short_repository_name_links_only_in_the_form_the_mapping_lists() -> None:
+    # The mapping is data, and each repository in it says where it was verified.
+    assert citations.repositories() == {
+        "illumos-gate": ("illumos/illumos-gate", "commit"),
+        "xnu": ("apple-oss-distributions/xnu", "tag"),
+    }
+    sources = (
+        "usr/src/uts/common/os/grow.c smmap64(), smmap_common(), zmap(): illumos-gate 01355ae8e99e",
+        "bsd/kern/kern_mman.c mmap(), madvise(); bsd/sys/mman.h; libsyscall/wrappers/unix03/mmap.c: "
+        "xnu-11417.101.15 (e3723e1f1766)",
+        "sys/vm/vm_mmap.c kern_mmap(): lileding/DragonFlyBSD 6c77c33e0f34, and DragonFlyBSD/DragonFlyBSD 86269ee06080",
+        "linux v7.0-rc6 (mm/, drivers/char/mem.c), read from an import of that tag, commit cccca0425fe2",
+        "sys/uvm/uvm_mmap.c rev 1.184 (2022/07/07): sys_mmap(), uvm_mmap(), sys_madvise()",
+    )
+    gate, xnu = (
+        "https://github.com/illumos/illumos-gate/blob",
+        "https://github.com/apple-oss-distributions/xnu/blob",
+    )
+    for cite, url in (
+        # A file alone: the profile's source names it with 'illumos-gate <commit>'.
+        (
+            "src: illumos usr/src/uts/common/os/grow.c zmap(): amp = NULL",
+            f"{gate}/01355ae8e99e/usr/src/uts/common/os/grow.c",
+        ),
+        # Inline, by short name or as owner/name 'at' a commit.
+        (
+            "src: illumos usr/src/uts/common/sys/mman.h (illumos-gate 019c3c436f78): MADV_FREE 5",
+            f"{gate}/019c3c436f78/usr/src/uts/common/sys/mman.h",
+        ),
+        (
+            "src: illumos usr/src/uts/common/os/grow.c munmap() (illumos/illumos-gate at 01355ae8): x",
+            f"{gate}/01355ae8/usr/src/uts/common/os/grow.c",
+        ),
+        # A tag: the file listed in the source, or the tag named in the citation.
+        ("src: xnu bsd/sys/mman.h: #define MAP_FIXED 0x0010", f"{xnu}/xnu-11417.101.15/bsd/sys/mman.h"),
+        (
+            "src: xnu bsd/sys/cdefs.h (xnu-11417.101.15): one #warning",
+            f"{xnu}/xnu-11417.101.15/bsd/sys/cdefs.h",
+        ),
+        # A commit alone: read in the repository the source names for that file.
+        (
+            "src: xnu bsd/kern/kern_mman.c mmap() (1031c584a5e3): MAP_FIXED",
+            f"{xnu}/1031c584a5e3/bsd/kern/kern_mman.c",
+        ),
+        # ... the one the source names that commit in, of the two it names.
+        (
+            "src: dragonfly sys/vm/vm_mmap.c sys_mprotect() (86269ee06080): x",
+            "https://github.com/DragonFlyBSD/DragonFlyBSD/blob/86269ee06080/sys/vm/vm_mmap.c",
+        ),
+    ):
+        found = citations.source_link(cite, sources)
+        assert found is not None and found[0] == url, cite
+    # No link: a tag not verified in torvalds/linux, a CVS revision, a file no source is about,
+    # a commit alone where the source names two repositories and not it.
+    for cite in (
+        "src: linux mm/mmap.c do_mmap(): len = PAGE_ALIGN(len)",
+        "src: netbsd sys/uvm/uvm_mmap.c rev 1.184 sys_mmap(): EINVAL",
+        "src: illumos usr/src/uts/common/vm/vm_as.c as_map(): x",
+        "src: dragonfly sys/vm/vm_mmap.c kern_mmap() (0123456789ab): x",
+    ):
+        assert citations.source_link(cite, sources) is None, cite
+    # The installed profiles' citations are linked on the pages.
+    given = {
+        "src: illumos usr/src/uts/common/os/grow.c zmap(): every call builds its own segment": ["illumos"],
+        "src: xnu bsd/kern/kern_mman.c mmap(): MAP_SHARED -> VM_INHERIT_SHARE": ["darwin"],
+    }
+    linked = page.citations(given)
+    assert f'href="{gate}/01355ae8e99e/usr/src/uts/common/os/grow.c"' in linked
+    assert f'href="{xnu}/xnu-11417.101.15/bsd/kern/kern_mman.c"' in linked

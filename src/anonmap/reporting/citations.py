@@ -1,21 +1,32 @@
 """Links from a citation to the source file it names, at the revision the profile read.
 
 Profiles cite source as ``src: openbsd sys/sys/mman.h rev 1.34 (openbsd/src 02dbcf75add5): ...``:
-the file's path, then in parentheses the GitHub repository (owner/name) and the commit read.
-Most citations name the file alone (``src: freebsd sys/vm/vm_mmap.c kern_mmap(): ...``): the
-repository and revision read are then those the profile's ``sources`` give for that file
-(``sys/vm/vm_mmap.c kern_mmap(): bnovkov/freebsd-src 222452fb5ffa``). A link is made only from
-what the citation and its profile say; a file no source names with a repository and a commit
-or release gets no link.
+the file's path, then in parentheses the GitHub repository (owner/name, or a short name listed in
+``data/repositories.toml``: ``(illumos-gate 01355ae8e99e)``, ``(xnu-11417.101.15)``) and the
+revision read (``(illumos/illumos-gate at 01355ae8)`` too). Most citations name the file alone
+(``src: freebsd sys/vm/vm_mmap.c kern_mmap(): ...``), or give only the commit
+(``src: xnu bsd/sys/mman.h (e3723e1f1766): ...``): the repository, and unless the citation gives
+it the revision, are then those the profile's ``sources`` give for that file
+(``sys/vm/vm_mmap.c kern_mmap(): bnovkov/freebsd-src 222452fb5ffa``; a source may list files
+read at one revision, ``a.c f(); b.h: xnu-11417.101.15``). A link is made only from what the
+citation and its profile say; a file no source names with a repository and a commit or release
+gets no link, and neither does a CVS revision (``rev 1.184``), which no GitHub mirror carries.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
+from importlib import resources
+from typing import NamedTuple
 
-#: The repository and the commit read: '(openbsd/src 02dbcf75add5' (7 to 40 hex digits).
-_REVISION = re.compile(r"\((?P<repo>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+) (?P<commit>[0-9a-f]{7,40})\b")
+from anonmap.files.tomlread import loads
+
+#: The repository and the commit read: 'openbsd/src 02dbcf75add5', 'illumos/illumos-gate at 01355ae8'.
+_OWNED = r"(?P<repo>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+) (?:at )?(?P<commit>[0-9a-f]{7,40})\b"
+#: A commit alone in parentheses: '(e3723e1f1766)', '(e3723e1f1766, ...'.
+_BARE = re.compile(r"\((?P<commit>[0-9a-f]{7,40})[),]")
 #: A file's path: directories, then a name with an extension ('mm/mmap.c').
 _PATH = re.compile(r"(?<![\w/.-])(?P<path>(?:[\w.+-]+/)+[\w+-]+(?:\.[\w+-]+)*\.[A-Za-z]{1,4})(?![\w/])")
 #: In a profile's source: a repository and the commit or release read after it
@@ -27,25 +38,118 @@ _SOURCE_REVISION = re.compile(
 HOST = "https://github.com"
 
 
+class Revision(NamedTuple):
+    """A repository (owner/name), the commit or tag read in it, and where that was said."""
+
+    repo: str
+    commit: str
+    start: int
+
+
+@functools.cache
+def repositories() -> dict[str, tuple[str, str]]:
+    """The short names data/repositories.toml lists: name -> (owner/name, 'commit' or 'tag')."""
+    text = resources.files("anonmap").joinpath("data/repositories.toml").read_text(encoding="utf-8")
+    return {r["name"]: (r["repository"], r["form"]) for r in loads(text)["repository"]}
+
+
+@functools.cache
+def _named() -> re.Pattern[str]:
+    """A short name with its revision: 'illumos-gate 01355ae8e99e' or the tag 'xnu-11417.101.15'."""
+    forms = [
+        rf"(?P<c{i}>{re.escape(name)}) (?P<h{i}>[0-9a-f]{{7,40}})\b"
+        if form == "commit"
+        else rf"(?P<t{i}>{re.escape(name)}-\d+(?:\.\d+)+)\b"
+        for i, (name, (_, form)) in enumerate(repositories().items())
+    ]
+    return re.compile(rf"(?<![\w/.-])(?:{'|'.join(forms)})")
+
+
+def _from_name(found: re.Match[str]) -> Revision:
+    for key, value in found.groupdict().items():
+        if value is not None and key[0] == "c":
+            return Revision(repositories()[value][0], found[f"h{key[1:]}"], found.start())
+        if value is not None and key[0] == "t":
+            return Revision(repositories()[value.rsplit("-", 1)[0]][0], value, found.start())
+    raise AssertionError(found)
+
+
+def _every(text: str, start: int, end: int, owned: re.Pattern[str]) -> list[Revision]:
+    """Each repository and revision in ``text[start:end]``, owner/name or a listed name, in order."""
+    found = [Revision(m["repo"], m["commit"], m.start()) for m in owned.finditer(text, start, end)]
+    found += [_from_name(m) for m in _named().finditer(text, start, end)]
+    return sorted(found, key=lambda r: r.start)
+
+
+def _first(text: str, start: int, end: int, owned: re.Pattern[str]) -> Revision | None:
+    """The first repository and revision in ``text[start:end]``."""
+    return next(iter(_every(text, start, end, owned)), None)
+
+
+_INLINE = re.compile(rf"\({_OWNED}")
+
+
+def _inline(cite: str) -> Revision | None:
+    """The repository and revision a citation gives in parentheses, where it gives both."""
+    found = [r for r in [_first(cite, 0, len(cite), _INLINE)] if r]
+    found += [_from_name(m) for m in _named().finditer(cite) if m.start() and cite[m.start() - 1] == "("][:1]
+    return min(found, key=lambda r: r.start, default=None)
+
+
 def source_link(cite: str, sources: Sequence[str] = ()) -> tuple[str, int, int] | None:
     """(the URL, where the path starts and ends in ``cite``), or None when neither the citation
     nor one of its profile's ``sources`` names its file with a repository and a revision."""
-    revision = _REVISION.search(cite)
-    path = _PATH.search(cite, 0, revision.start() if revision else len(cite))
+    revision = _inline(cite)
+    bare = _BARE.search(cite)
+    if bare and revision and revision.start < bare.start():
+        bare = None
+    end = min([revision.start] if revision else [], default=len(cite))
+    end = min(end, bare.start()) if bare else end
+    path = _PATH.search(cite, 0, end)
     if path is None:
         return None
-    if revision is None:
-        revision = _read_at(path["path"], sources)
-        if revision is None:
+    if revision is None or (bare and bare.start() < revision.start):
+        read = _read_at(path["path"], sources)
+        if read is None:
             return None
-    url = f"{HOST}/{revision['repo']}/blob/{revision['commit']}/{path['path']}"
+        if bare:
+            # A commit the citation gives is the one read, in the repository its profile names.
+            repo = _repository_of(bare["commit"], read)
+            if repo is None:
+                return None
+            revision = Revision(repo, bare["commit"], bare.start())
+        else:
+            revision = Revision(read.repo, read.commit, read.start)
+    url = f"{HOST}/{revision.repo}/blob/{revision.commit}/{path['path']}"
     return url, path.start(), path.end()
 
 
-def _read_at(path: str, sources: Sequence[str]) -> re.Match[str] | None:
-    """The repository and revision of the source that is about ``path`` (names it first); a
-    source naming it along the way (an older tree read beside the main one) is not enough."""
+class _Read(NamedTuple):
+    """What the source about a file says: the first repository and revision, and every one."""
+
+    repo: str
+    commit: str
+    start: int
+    every: tuple[Revision, ...]
+
+
+def _repository_of(commit: str, read: _Read) -> str | None:
+    """The repository a commit the citation gives is in: the one the source names it in, or
+    the source's only repository; None when the source names several and not this commit."""
+    named = {r.repo for r in read.every if r.commit.startswith(commit) or commit.startswith(r.commit)}
+    repos = named or {r.repo for r in read.every}
+    return repos.pop() if len(repos) == 1 else None
+
+
+def _read_at(path: str, sources: Sequence[str]) -> _Read | None:
+    """The repository and revision of the source that is about ``path``: it names the file
+    first, or as one of the files it lists (``a.c f(); b.h: xnu-11417.101.15``). A source
+    naming it along the way (an older tree read beside the main one) is not enough."""
     for source in sources:
-        if source.startswith(f"{path} ") and (found := _SOURCE_REVISION.search(source, len(path))):
-            return found
+        offset = 0
+        for item in source.split("; "):
+            about = item.startswith((f"{path} ", f"{path}:")) or item == path
+            if about and (every := _every(source, offset + len(path), len(source), _SOURCE_REVISION)):
+                return _Read(every[0].repo, every[0].commit, every[0].start, tuple(every))
+            offset += len(item) + 2
     return None
