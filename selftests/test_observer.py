@@ -62,7 +62,7 @@ def direct(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
 
 @pytest.fixture(scope="module")
 def binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The observer for this machine, built as the README says."""
+    """The observer for this machine, built as docs/observer.md says."""
     directory = tmp_path_factory.mktemp("observer")
     done = anonmap_cli("observer", "--output", f"{directory}/")
     assert done.returncode == 0, done.stderr

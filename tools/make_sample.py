@@ -42,7 +42,7 @@ def _pytest(results: Path, extra: list[str], launcher: list[str] | None = None) 
 
 def _observed_aarch64(work: Path) -> Path | None:
     """The observer's observations on aarch64 Linux under qemu-user, judged here, as a porter
-    would judge them from another machine (the README's recipe)."""
+    would judge them from another machine (the porter's recipe in docs/observer.md)."""
     if not all(shutil.which(tool) for tool in ("clang", "ld.lld", "qemu-aarch64")):
         return None
     anonmap = [sys.executable, "-m", "anonmap"]

@@ -44,7 +44,7 @@ def _directory(text: str) -> str:
 def _observations_file(text: str) -> str:
     if not Path(text).is_file():
         raise argparse.ArgumentTypeError(
-            f"expected an observations file the anonmap observer printed (see the README), got {text!r}"
+            f"expected an observations file the anonmap observer printed (see the porter's recipe, docs/observer.md), got {text!r}"
         )
     return text
 
