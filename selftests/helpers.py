@@ -127,6 +127,19 @@ def anonmap_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str
     return captured([sys.executable, "-m", "anonmap", *args], cwd)
 
 
+#: A shell line that binds a regular file of zeros over /dev/zero: it reads as the zero device
+#: does, and only its being a file tells it apart (run it in ``in_private_mounts``).
+ZEROS_OVER_DEV_ZERO = (
+    "head -c 65536 /dev/zero > /run/anonmap-zeros && mount --bind /run/anonmap-zeros /dev/zero"
+)
+
+
+def in_private_mounts(script: str, *args: str) -> list[str]:
+    """``sh -c script args...`` in a mount namespace of its own: what it mounts is seen by it
+    and its children alone (needs root and unshare(1))."""
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, *args]
+
+
 #: The scripts the CI jobs run.
 SCRIPTS = REPO / ".github" / "scripts"
 

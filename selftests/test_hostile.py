@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from anonmap import suite
-from selftests.helpers import REPO, captured
+from selftests.helpers import REPO, ZEROS_OVER_DEV_ZERO, captured, in_private_mounts
 
 LINUX = platform.system() == "Linux"
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -229,7 +229,7 @@ CLASSES: dict[str, Hostile] = {
     "file-as-dev-zero": Hostile(
         ("dev-zero",),
         affects=_uses_dev_zero,
-        namespace="head -c 65536 /dev/zero > /run/anonmap-zeros && mount --bind /run/anonmap-zeros /dev/zero",
+        namespace=ZEROS_OVER_DEV_ZERO,
         needs=_NO_UNSHARE,
     ),
     "dev-urandom-as-dev-zero": Hostile(
@@ -309,7 +309,7 @@ def _command(hostile: Hostile, results: str) -> list[str]:
     if not hostile.namespace:
         return command
     wrapper = f'{hostile.namespace} && exec "$0" "$@"'
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", wrapper, *command]
+    return in_private_mounts(wrapper, *command)
 
 
 def _setup(hostile: Hostile, cgroup: Path | None) -> Callable[[], None]:
@@ -512,11 +512,5 @@ def test_results_given_as_a_device_are_written_to_it_never_replacing_it(tmp_path
     # In a private mount namespace with a /dev of its own, so the real /dev/null is never at risk.
     run = " ".join(suite.command(["--anonmap-results=/dev/null", "-n", "0", "-k", "zero_fill"]))
     script = f"{_MINIMAL_DEV} && cd {REPO} && {run} >/dev/null 2>&1; test -c /dev/null && echo still-a-device"
-    done = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = captured(in_private_mounts(script), REPO)
     assert "still-a-device" in done.stdout, done.stdout + done.stderr

@@ -24,7 +24,16 @@ import pytest
 from anonmap.apis.syscall import build as observer
 from anonmap.apis.syscall.observations import ObservationsError, parse
 from selftests.emulation import seccomp
-from selftests.helpers import REPO, SuiteRun, anonmap_cli, persona_launcher, run_suite
+from selftests.helpers import (
+    REPO,
+    ZEROS_OVER_DEV_ZERO,
+    SuiteRun,
+    anonmap_cli,
+    captured,
+    in_private_mounts,
+    persona_launcher,
+    run_suite,
+)
 
 pytestmark = [
     pytest.mark.skipif(platform.system() != "Linux", reason="unsupported: these runs are Linux's"),
@@ -156,17 +165,7 @@ def test_what_the_observer_cannot_see_is_unsupported_never_a_claim(binary: Path)
 def test_a_file_bound_over_dev_zero_is_no_zero_device_to_the_observer(binary: Path) -> None:
     # A regular file of zeros reads as /dev/zero does; the observer, like the probe, must not
     # take it for the zero device, or observations judged elsewhere would claim /dev/zero cases.
-    script = (
-        "head -c 65536 /dev/zero > /run/anonmap-zeros && mount --bind /run/anonmap-zeros /dev/zero && "
-        f"exec {binary} --on real"
-    )
-    done = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = captured(in_private_mounts(f"{ZEROS_OVER_DEV_ZERO} && exec {binary} --on real"), REPO)
     header = json.loads(done.stdout.splitlines()[0])
     state = header["capabilities"]["dev-zero"]
     assert not state["available"] and "not a character device" in state["detail"], state

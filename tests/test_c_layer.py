@@ -14,7 +14,7 @@ from anonmap.expect.catalogue import Case
 from anonmap.expect.outcomes import hex_value
 from anonmap.host import compilers as ctoolchain
 from anonmap.host import processes
-from anonmap.plugin.judge import SANDBOX_ERRNOS, Judge
+from anonmap.plugin.judge import SANDBOX_ANSWERS, Judge
 
 pytestmark = pytest.mark.xdist_group("c-layer")
 
@@ -88,7 +88,7 @@ def test_c_seed_demo(case: Case, judge: Judge) -> None:
         # (src/mman/mmap.c, "Fixup incorrect EPERM from kernel"), so a sandbox's EPERM reaches
         # a musl program as ENOMEM.
         musl = ("ENOMEM",) if case["compiler"] == "musl-gcc" else ()
-        judge.program_outcome(errnos.name(number), ran.stderr.strip(), (*SANDBOX_ERRNOS, *musl))
+        judge.program_outcome(errnos.name(number), ran.stderr.strip(), (*SANDBOX_ANSWERS, *musl))
     else:
         outcome = {_SHARED: "shared", _PRIVATE: "private"}.get(ran.stdout, "unexpected-output")
         judge.program_outcome(outcome, ran.stdout.strip())

@@ -57,11 +57,8 @@ def observe(api: str, label: str, on: str, results: Path) -> int:
     observations = results / f"observations-{label}-{api}.jsonl"
     observations.write_text(ran.stdout)
     name = f"{label}-{api}-observer"
-    judging = [
-        f"--anonmap-observations={observations}",
-        f"--anonmap-results={results / f'anonmap-{name}.json'}",
-    ]
-    judged = processes.run(suite.command([*judging, f"--anonmap-label={name}"]), TIME_LIMIT, cwd=str(REPO))
+    judging = [f"--anonmap-results={results / f'anonmap-{name}.json'}", f"--anonmap-label={name}"]
+    judged = suite.judge(observations, judging, TIME_LIMIT, REPO)
     print(judged.stdout[-2500:], end="")
     print(judged.stderr[-1500:], end="", file=sys.stderr)
     return judged.exit_status(f"observe_here.py: judging the {api} observer")

@@ -105,12 +105,12 @@ def observe(os_name: str, results: Path, pytest_args: list[str]) -> int:
     observations = results / f"observations-{os_name}-wasm32.jsonl"
     observations.write_text(ran.stdout)
     label = f"{os_name}-wasm32"
-    judging = [
-        f"--anonmap-observations={observations}",
-        f"--anonmap-results={results}/",
-        f"--anonmap-label={label}",
-    ]
-    judged = processes.run(suite.command([*judging, *pytest_args]), JUDGE_TIME_LIMIT, cwd=str(REPO))
+    judged = suite.judge(
+        observations,
+        [f"--anonmap-results={results}/", f"--anonmap-label={label}", *pytest_args],
+        JUDGE_TIME_LIMIT,
+        REPO,
+    )
     print(judged.stdout[-3000:], end="")
     print(judged.stderr[-2000:], end="", file=sys.stderr)
     written = results / f"anonmap-{label}.json"

@@ -3,6 +3,7 @@ repository (``command``), or wherever anonmap is installed (``run_installed``)."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from anonmap.host import installation
+from anonmap.host import installation, processes
 
 #: How long a whole installed run may take before its process group is killed: each check has
 #: its own limit (``--anonmap-time-limit``); this bounds what no check's limit covers.
@@ -59,17 +60,31 @@ def run_installed(results: str, extra: Sequence[str] = ()) -> int:
         # interrupt reaches it from here, and it writes its results before it goes.
         child = subprocess.Popen(installed_command(config, results, extra), start_new_session=True)
         try:
-            return child.wait(WHOLE_RUN_LIMIT)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
-            print(f"anonmap: the suite ran past {WHOLE_RUN_LIMIT:.0f} s and was killed", file=sys.stderr)
-            return 3
+            return _within(
+                child, WHOLE_RUN_LIMIT, 3, f"the suite ran past {WHOLE_RUN_LIMIT:.0f} s and was killed"
+            )
         except KeyboardInterrupt:
-            os.killpg(child.pid, signal.SIGINT)
-            try:
-                return child.wait(INTERRUPT_GRACE)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
-                return 2
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGINT)
+            return _within(child, INTERRUPT_GRACE, 2, "")
+
+
+def _within(child: subprocess.Popen[bytes], limit: float, status: int, why: str) -> int:
+    """The child's exit status, or ``status`` once its group is killed after ``limit`` seconds
+    (and ``why`` said, where there is something to say)."""
+    try:
+        return child.wait(limit)
+    except subprocess.TimeoutExpired:
+        processes.kill_group(child.pid)
+        child.wait()
+        if why:
+            print(f"anonmap: {why}", file=sys.stderr)
+        return status
+
+
+def judge(observations: Path, judging: Sequence[str], time_limit: float, cwd: Path) -> processes.Finished:
+    """What an observer printed (``observations``), judged by the suite run from the repository
+    at ``cwd`` with ``judging`` (results, label, pytest's own options) and a time limit."""
+    return processes.run(
+        command([f"--anonmap-observations={observations}", *judging]), time_limit, cwd=str(cwd)
+    )

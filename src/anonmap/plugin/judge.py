@@ -24,7 +24,7 @@ from anonmap.run import isolate
 #: profile, systemd's SystemCallFilter=...:EPERM), or SIGSYS, the signal SECCOMP_RET_KILL_PROCESS
 #: (systemd's default for SystemCallFilter=) and SECCOMP_RET_TRAP end the caller with
 #: (seccomp(2)). Under a filter, an unexpected one is the sandbox's.
-SANDBOX_ERRNOS = ("EPERM", "SIGSYS")
+SANDBOX_ANSWERS = ("EPERM", "SIGSYS")
 #: The user property a record travels in, from an xdist worker to the controller.
 PROPERTY = "anonmap-record"
 
@@ -135,13 +135,13 @@ class Judge:
         self._judge(entry.observe(self.case, check, context))
 
     def program_outcome(
-        self, outcome: str, detail: str = "", sandbox_errnos: tuple[str, ...] = SANDBOX_ERRNOS
+        self, outcome: str, detail: str = "", sandbox_answers: tuple[str, ...] = SANDBOX_ANSWERS
     ) -> None:
         """Judge an outcome observed without a forked check: one that a separate process
         (a compiler, a compiled program) already produced, so it cannot take pytest down.
-        ``sandbox_errnos``: the errnos a sandbox's refusal reaches that program as."""
+        ``sandbox_answers``: the errnos (and signal) a sandbox's refusal reaches that program as."""
         self._check_capabilities()
-        self._judge(isolate.Isolated(outcome, detail), sandbox_errnos)
+        self._judge(isolate.Isolated(outcome, detail), sandbox_answers)
 
     def harness_error(self, detail: str) -> NoReturn:
         """The harness broke (not the platform): record an error and fail the test."""
@@ -186,14 +186,14 @@ class Judge:
             self.unsupported(f"no {name} on PATH (probe: compilers)")
         return path
 
-    def _judge(self, isolated: isolate.Isolated, sandbox_errnos: tuple[str, ...] = SANDBOX_ERRNOS) -> None:
+    def _judge(self, isolated: isolate.Isolated, sandbox_answers: tuple[str, ...] = SANDBOX_ANSWERS) -> None:
         info = self._state.run_info
         if isolated.unsupported:
             self.unsupported(isolated.unsupported)
         isolated = _defined(isolated, f"{self.case.behaviour}[{self.case.id}]")
         expectation = self._expectation()
         verdict = decide(expectation, isolated)
-        if verdict is Verdict.DEVIATION and isolated.outcome in sandbox_errnos and SECCOMP in info.compat:
+        if verdict is Verdict.DEVIATION and isolated.outcome in sandbox_answers and SECCOMP in info.compat:
             self.unsupported(
                 f"answered {isolated.outcome} while a seccomp filter is installed ({SECCOMP} in the "
                 f"probe's compatibility layers): a sandbox's policy, not {info.os}'s behaviour; {isolated.detail}"
