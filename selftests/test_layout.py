@@ -13,7 +13,7 @@ from anonmap.expect import catalogue
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "anonmap"
 #: The stages, first first: a module may import its own stage and those before it.
-STAGES = ("files", "host", "expect", "run", "apis", "results", "reporting", "scan", "plugin", "")
+STAGES = ("files", "host", "expect", "checks", "run", "apis", "results", "reporting", "scan", "plugin", "")
 #: The top-level modules, each a stage of its own after every folder.
 TOP = {"__init__": "", "__main__": "", "cli": "", "suite": ""}
 

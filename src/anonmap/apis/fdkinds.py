@@ -1,21 +1,21 @@
-"""The file descriptors the fd-argument cases pass, made for real in the check's child."""
+"""The file descriptors the checks pass, made for real in the check's child, and how what a
+mapping reads back is named."""
 
 from __future__ import annotations
 
 import os
 import resource
 import tempfile
-from collections.abc import Callable
 
 from anonmap.apis.region import PAGE
 from anonmap.expect import shared_values
-from anonmap.expect.shared_values import HUGE_FD, PLACED_FD
+from anonmap.expect.shared_values import PLACED_FD
 from anonmap.run.ending import Unsupported
 
 FILE_BYTE = bytes([shared_values.FILE_BYTE])
 
 
-def _placed(handle: int) -> int:
+def placed(handle: int) -> int:
     """Move ``handle`` to PLACED_FD and return PLACED_FD. In the check's child a descriptor
     inherited at that number is the runner's, not the child's business: dup2 replaces it."""
     try:
@@ -51,24 +51,9 @@ def dev_zero(flags: int = os.O_RDWR) -> int:
 
 def closed() -> int:
     """The number of a descriptor that was open a moment ago and is now closed."""
-    handle = _placed(os.open(os.devnull, os.O_RDONLY))
+    handle = placed(os.open(os.devnull, os.O_RDONLY))
     os.close(handle)
     return handle
-
-
-def make(kind: str) -> int:
-    """The fd for one fd-argument case value; open ones stand at PLACED_FD."""
-    makers: dict[str, Callable[[], int]] = {
-        "0": lambda: 0,
-        "-2": lambda: -2,
-        "regular-file": lambda: _placed(regular_file()),
-        "dev-zero": lambda: _placed(dev_zero()),
-        "closed": closed,
-        "huge": lambda: HUGE_FD,
-    }
-    if kind not in makers:
-        raise ValueError(f"unknown fd kind {kind!r} (known: {', '.join(makers)})")
-    return makers[kind]()
 
 
 def content(data: bytes) -> str:

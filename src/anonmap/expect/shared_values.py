@@ -1,9 +1,10 @@
-"""The numbers and texts a system-call-level check uses in both of its forms: the Python check
-(``tests/``, ``anonmap.apis``) and the observer's ``check_<id>`` (``data/observer/observer.c``).
+"""The numbers and texts the system-call-level checks use, in their programs
+(``anonmap.checks.programs``) and in both executors that run them: Python's
+(``anonmap.apis.executor``) and the observer's (``data/observer/observer.c``).
 
-Each is written here once. ``anonmap.apis.syscall.build`` writes every one of them into the
-observer's generated ``cases.h`` (``shared_defines``), so a value changed here changes in both,
-and ``selftests/test_observer.py`` proves the C holds no copy of its own.
+Each is written here once. ``anonmap.apis.syscall.build`` writes every one the observer needs
+into its generated ``cases.h`` (``shared_header``), so a value changed here changes in both,
+and ``selftests/test_shared_values.py`` proves the C holds no copy of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ class Span:
 
     def at(self, page: int) -> int:
         return self.pages * page + self.bytes
+
+    def whole_pages(self) -> Span:
+        """The whole pages a mapping of this length covers, on any page size: the bytes past
+        the last whole page are fewer than the smallest page (4 KiB)."""
+        if not 0 <= self.bytes < 1 << ASSUMED_PAGE_SHIFT:
+            raise ValueError(f"{self} has more bytes than the smallest page holds")
+        return Span(self.pages + (1 if self.bytes else 0))
 
 
 #: What the fd-argument cases' regular file holds, so its bytes are told apart from zero fill.
@@ -106,6 +114,8 @@ RESERVATION_SIZES: Mapping[str, int] = {
 #: vol. 3, 11.6 "Self-modifying code"). Elsewhere the calls are made and the code is not run.
 RETURN_42 = {"x86_64": b"\xb8\x2a\x00\x00\x00\xc3"}
 RETURNED = 42
+#: What an exec-memory case writes where the architecture has no RETURN_42.
+NO_CODE = bytes(8)
 
 #: Why a case rests on what qemu-user does in the kernel's place ({what} says what).
 EMULATOR_ANSWERS = "qemu-user {what}: the emulator's behaviour, not the platform's"
@@ -119,6 +129,9 @@ ADVICE_EMULATED = "answers madvise({advice}) itself"
 #: linux-user/mmap.c target_mmap() places a mapping without MAP_FIXED itself.
 PLACEMENT_EMULATED = "chooses the address of a mapping without MAP_FIXED itself"
 TERABYTES_EMULATED = "tracks every page of a mapping, and terabytes are beyond it"
+#: linux-user/syscall.c do_setrlimit() keeps RLIMIT_AS, RLIMIT_DATA and RLIMIT_STACK from the
+#: kernel: a guest's limit would limit the emulator itself.
+DATA_LIMIT_EMULATED = "keeps RLIMIT_DATA from the kernel (it would limit the emulator)"
 
 #: Why a check cannot go on, as the environment withholds what it needs.
 PLACED_FD_REFUSED = f"descriptor {PLACED_FD} cannot be used"

@@ -10,9 +10,10 @@ from typing import NoReturn
 import pytest
 
 from anonmap.apis import registry
+from anonmap.apis.executor import Machine
 from anonmap.apis.flags import Flags
 from anonmap.apis.interface import Check, Context
-from anonmap.expect import catalogue, outcomes, shared_values
+from anonmap.expect import catalogue, outcomes
 from anonmap.expect.profiles import Expectation
 from anonmap.host.probe import SECCOMP, Capability
 from anonmap.plugin.session import State
@@ -157,17 +158,11 @@ class Judge:
         """The time limit of one check, and of one compiler or program run."""
         return self._state.time_limit
 
-    def emulator_answers(self, what: str) -> None:
-        """Skip the case as unsupported where it rests on what a user-mode emulator does in the
-        kernel's place (qemu-user, which the probe finds): ``what`` says what that is."""
-        if "qemu-user" in self._state.run_info.compat:
-            self.unsupported(shared_values.EMULATOR_ANSWERS.format(what=what))
-
-    def require_kernel_advice(self, advice: str) -> None:
-        """What an advice qemu-user does not pass to the kernel does is the emulator's
-        (shared_values.PASSED_ADVICE)."""
-        if advice not in shared_values.PASSED_ADVICE:
-            self.emulator_answers(shared_values.ADVICE_EMULATED.format(advice=advice))
+    @property
+    def machine(self) -> Machine:
+        """What a check's program needs to know of this machine (``executor.execute``)."""
+        info = self._state.run_info
+        return Machine(self.flags, info.arch, "qemu-user" in info.compat)
 
     @property
     def arch(self) -> str:
