@@ -84,7 +84,9 @@ def time_observer(runs: int) -> tuple[float, int]:
     """The freestanding observer built with cc and run over every syscall case, as the suite
     does once per run."""
     constants = {
-        name: value for name in observer.PROFILE_CONSTANTS if (value := getattr(mmap, name, None)) is not None
+        name: value
+        for name in observer.profile_constants()
+        if (value := getattr(mmap, name, None)) is not None
     }
     samples = []
     for _ in range(runs):

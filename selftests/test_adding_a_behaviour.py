@@ -2,9 +2,10 @@
 of the project, a new behaviour's cases run and are unprofiled where no profile speaks for them,
 and nothing else changes. A broken catalogue stops the run before any check.
 
-With the syscall api, a behaviour takes four hand-edited files and nothing else: its catalogue
-entry, its check in Python (tests/), its check in the observer (observer.c, whose case table,
-parameter values and shared numbers are generated), and one entry per profile that documents it."""
+With the syscall api, a behaviour takes three hand-edited files and nothing else: its catalogue
+entry, its check written once as a program (anonmap.checks.programs, which Python's executor and
+the observer both run, the observer's copy generated into its cases.h), and one entry per
+profile that documents it."""
 
 from __future__ import annotations
 
@@ -142,57 +143,57 @@ def test_a_broken_catalogue_stops_the_run_before_any_check(tmp_path: Path) -> No
 
 SYSCALL_BEHAVIOUR = NEW_BEHAVIOUR.replace('api = ["libc", "python"]', 'api = ["libc", "python", "syscall"]')
 
-#: The observer's half of the new behaviour: what its Python check does, with raw calls.
+#: The new behaviour's check: a program of steps, which every call interface runs.
 NEW_CHECK = """
-static void check_zero_fill_after_another(const signed char *p)
-{
-    int flags = sharing_flag(p) | OBS_MAP_ANON;
-    store(map(page, OBS_PROT_READ | OBS_PROT_WRITE, flags, -1, 0), "first", 5);
-    observed(content(map(page, OBS_PROT_READ | OBS_PROT_WRITE, flags, -1, 0), page), "");
-}
+
+@check("zero-fill-after-another")
+def zero_fill_after_another(case: Case) -> Program:
+    return (
+        _map(0, PAGE, _anonymous(case)),
+        Step(Op.WRITE, pattern="FIRST"),
+        _map(1, PAGE, _anonymous(case)),
+        Step(Op.END_CONTENT, reg=1, length=PAGE),
+    )
 """
 
 
 @pytest.mark.skipif(
     sys.platform != "linux", reason="unsupported: the observer is built and run on Linux here"
 )
-def test_the_observer_cannot_forget_a_behaviour_given_the_syscall_api(tmp_path: Path) -> None:
+def test_a_behaviour_given_the_syscall_api_is_its_entry_one_check_and_its_profiles(tmp_path: Path) -> None:
     if shutil.which("cc") is None:
         pytest.skip("unsupported: no C compiler (cc) to build the observer")
     copy = _copy(tmp_path)
     before = _files(copy)
-    _add_behaviour(copy, SYSCALL_BEHAVIOUR)
-    # Without its C check the observer does not build: every syscall case is an error naming it.
+    catalogue = copy / "src" / "anonmap" / "data" / "behaviours.toml"
+    catalogue.write_text(catalogue.read_text() + SYSCALL_BEHAVIOUR)
+    # Without its check the observer cannot be built: every syscall case is an error naming it.
     done = _run(copy, tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     syscall = [r for r in _records(tmp_path) if r["params"].get("api") == "syscall"]
     assert syscall and {r["verdict"] for r in syscall} == {"error"}
-    assert all("check_zero_fill_after_another" in r["detail"] for r in syscall)
-    # With it, the new behaviour's observer cases run like its Python ones.
-    source = copy / "src" / "anonmap" / "data" / "observer" / "observer.c"
-    marker = "/* ---- running the cases"
-    source.write_text(source.read_text().replace(marker, NEW_CHECK + "\n" + marker, 1))
+    assert all("zero-fill-after-another" in r["detail"] and "no check" in r["detail"] for r in syscall)
+    # With it, every case of the new behaviour runs, whichever api makes it.
+    checks = copy / "src" / "anonmap" / "checks" / "programs.py"
+    checks.write_text(checks.read_text() + NEW_CHECK)
     done = _run(copy, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    records = _records(tmp_path)
-    new = _of_new_behaviour(records)
     every_case = [
         f"{api}-{sharing}" for api in ("libc", "python", "syscall") for sharing in ("private", "shared")
     ]
-    assert new == {case: ("unprofiled", "zero") for case in every_case}
+    assert _of_new_behaviour(_records(tmp_path)) == {case: ("unprofiled", "zero") for case in every_case}
     # Documented in this host's profile, every case passes, whichever api made it.
     profile = copy / "platforms" / "linux.toml"
     profile.write_text(profile.read_text() + NEW_EXPECTATION)
     done = _run(copy, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert _of_new_behaviour(_records(tmp_path)) == {case: ("pass", "zero") for case in every_case}
-    # What it took: the catalogue entry, the check in Python and in the observer, and the
-    # profile's entry; no other file was edited by hand (cases.h is generated at build time).
+    # What it took: the catalogue entry, the check, and the profile's entry; no other file was
+    # edited by hand (the observer's cases.h is generated at build time).
     assert _edited(before, copy) == [
         "platforms/linux.toml",
+        "src/anonmap/checks/programs.py",
         "src/anonmap/data/behaviours.toml",
-        "src/anonmap/data/observer/observer.c",
-        "tests/test_zero_fill_after_another.py",
     ]
 
 

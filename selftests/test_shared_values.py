@@ -48,6 +48,29 @@ def test_changing_a_shared_number_in_python_changes_the_header(
     )
 
 
+#: The numbers the checks' programs take from shared_values when they are built.
+PROGRAM_NUMBERS = (
+    "TOUCH_BYTE",
+    "MADVISE_BYTE",
+    "STACK_PAGES",
+    "COMMIT_PAGES",
+    "GROWTH_ROOM_PAGES",
+    "PARTIAL_PAGES",
+    "ALIGNMENT",
+    "DATA_LIMIT",
+    "ASSUMED_PAGE_SHIFT",
+)
+
+
+@pytest.mark.parametrize("name", PROGRAM_NUMBERS)
+def test_changing_a_number_a_program_uses_changes_the_observers_programs(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = build.case_header({})
+    monkeypatch.setattr(shared_values, name, getattr(shared_values, name) + 2)
+    assert build.case_header({}) != before, f"{name} changed, and the observer's programs did not"
+
+
 def test_changing_a_shared_text_in_python_changes_the_header(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shared_values, "EXISTING", b"elsewise")
     monkeypatch.setattr(probe, "FORK_WORKS", "fork() works, changed")
@@ -75,7 +98,7 @@ def test_the_observer_types_no_shared_value_itself() -> None:
     # their names above; the distinctive ones must not appear as literals in observer.c (abi.h
     # holds the kernel's numbers alone, system calls among them, which may equal any of them).
     checks = resources.files("anonmap").joinpath("data/observer/observer.c").read_text()
-    for name in shared_header.NUMBERS:
+    for name in (*shared_header.NUMBERS, *PROGRAM_NUMBERS):
         value = getattr(shared_values, name)
         if value < 20 or name == "RETURNED":
             continue

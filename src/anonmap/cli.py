@@ -286,7 +286,7 @@ def cmd_observer(args: argparse.Namespace) -> int:
             if profile
             else {}
         ).items()
-        if name in observer.PROFILE_CONSTANTS
+        if name in observer.profile_constants()
     }
     compiler = args.cc or (wasm.compiler if wasm else "clang" if args.target else "cc")
     backend = "libc-" if args.api == observer.LIBC_API else ""

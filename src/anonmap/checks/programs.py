@@ -39,7 +39,6 @@ def program(case: Case) -> Program:
 PAGE = Span(1)
 _SHARING = {"shared": "MAP_SHARED", "private": "MAP_PRIVATE"}
 _PRIVATE = ("MAP_PRIVATE", ANONYMOUS)
-_TOUCH = shared.TOUCH_BYTE
 
 
 def _anonymous(case: Case) -> tuple[str, ...]:
@@ -73,8 +72,8 @@ def _fill(reg: int, at: Span, length: Span, byte: int) -> Step:
 def _touch_and_check(reg: int, at: Span) -> tuple[Step, ...]:
     """Write TOUCH_BYTE at ``at`` and read it back: 'nonzero' if it did not stay."""
     return (
-        _fill(reg, at, Span(0, 1), _TOUCH),
-        Step(Op.UNLESS_FILLED, reg=reg, at=at, length=Span(0, 1), byte=_TOUCH, word="nonzero"),
+        _fill(reg, at, Span(0, 1), shared.TOUCH_BYTE),
+        Step(Op.UNLESS_FILLED, reg=reg, at=at, length=Span(0, 1), byte=shared.TOUCH_BYTE, word="nonzero"),
     )
 
 
@@ -186,7 +185,7 @@ def after_munmap(case: Case) -> Program:
     if part is None:
         return (
             _map(0, PAGE, _anonymous(case)),
-            _fill(0, Span(0), Span(0, 1), _TOUCH),
+            _fill(0, Span(0), Span(0, 1), shared.TOUCH_BYTE),
             Step(Op.UNMAP, length=PAGE),
             Step(Op.TOUCH),
             _end("ok"),
@@ -209,7 +208,7 @@ def after_munmap(case: Case) -> Program:
 def mprotect(case: Case) -> Program:
     steps = [_map(0, PAGE, _anonymous(case)), Step(Op.PROTECT, length=PAGE, prot=Prot.READ)]
     if case["step"] == "write-read-only":
-        steps.append(_fill(0, Span(0), Span(0, 1), _TOUCH))
+        steps.append(_fill(0, Span(0), Span(0, 1), shared.TOUCH_BYTE))
     elif case["step"] == "restore":
         steps += [Step(Op.PROTECT, length=PAGE, prot=RW), *_touch_and_check(0, Span(0))]
     return (*steps, _end("ok"))
@@ -227,7 +226,7 @@ def page_granularity(case: Case) -> Program:
         return (_map(0, small, _PRIVATE, offset=small), Step(Op.END_CONTENT, length=small))
     if assumed == "length-4k":
         # Nothing may be mapped after the 4 KiB: as page-rounding does with one byte.
-        return (*_in_place(small, _PRIVATE), _fill(1, small, Span(0, 1), _TOUCH), _end("ok"))
+        return (*_in_place(small, _PRIVATE), _fill(1, small, Span(0, 1), shared.TOUCH_BYTE), _end("ok"))
     steps = (_map(0, Span(0, 2 * small.bytes), _PRIVATE),)
     if assumed == "fixed-4k":
         return (
@@ -240,7 +239,7 @@ def page_granularity(case: Case) -> Program:
         return (
             *steps,
             Step(Op.PROTECT, length=small, prot=Prot.READ),
-            _fill(0, small, Span(0, 1), _TOUCH),
+            _fill(0, small, Span(0, 1), shared.TOUCH_BYTE),
             _end("ok"),
         )
     if assumed == "mprotect-4k-inside":
@@ -343,7 +342,7 @@ def stack_guards(case: Case) -> Program:
         return (
             _map(0, Span(2), _PRIVATE),
             Step(Op.PROTECT, length=PAGE, prot=Prot.NONE),
-            _fill(0, PAGE, Span(0, 1), _TOUCH),
+            _fill(0, PAGE, Span(0, 1), shared.TOUCH_BYTE),
             Step(Op.TOUCH),
             _end("ok"),
         )
@@ -358,13 +357,13 @@ def stack_guards(case: Case) -> Program:
             _map(0, Span(room + pages), _PRIVATE, prot=Prot.NONE),
             _map(1, Span(pages), (*_PRIVATE, flag, "MAP_FIXED"), base=0, at=Span(room)),
             Step(Op.UNMAP, length=Span(room)),
-            _fill(0, Span(room, -1), Span(0, 1), _TOUCH),
+            _fill(0, Span(room, -1), Span(0, 1), shared.TOUCH_BYTE),
             _end("ok"),
         )
     return (
         _map(0, Span(pages), (*_PRIVATE, flag)),
-        _fill(0, Span(0), Span(0, 1), _TOUCH),
-        _fill(0, Span(pages, -1), Span(0, 1), _TOUCH),
+        _fill(0, Span(0), Span(0, 1), shared.TOUCH_BYTE),
+        _fill(0, Span(pages, -1), Span(0, 1), shared.TOUCH_BYTE),
         _end("ok"),
     )
 
@@ -427,5 +426,5 @@ def exec_memory(case: Case) -> Program:
     if code == "rx-then-write":
         # The page is no longer writable (W^X): the write must fault. It comes before any call,
         # so a platform that left the page writable and not executable fails too.
-        return (*steps, _fill(0, Span(0), Span(0, 1), _TOUCH), _end("ok"))
+        return (*steps, _fill(0, Span(0), Span(0, 1), shared.TOUCH_BYTE), _end("ok"))
     return (*steps, Step(Op.END_CALL))

@@ -30,7 +30,7 @@ class Observer:
         if found is None:
             flags = tuple(
                 (name, value)
-                for name in build.PROFILE_CONSTANTS
+                for name in build.profile_constants()
                 if (value := context.flags.known(name)) is not None
             )
             info = context.run_info

@@ -1,14 +1,12 @@
-"""The part of the observer's cases.h that carries what it shares with the Python checks: every
-number and text of ``anonmap.expect.shared_values``, the probe's capability texts and the
-settings it reads (``anonmap.host.probe``), as C definitions. None of them is typed in the C.
+"""The part of the observer's cases.h that carries what it shares with Python's executor: the
+numbers and texts of ``anonmap.expect.shared_values`` its steps use, the probe's capability
+texts and the settings it reads (``anonmap.host.probe``), as C definitions. None of them is
+typed in the C; the checks' own lengths, bytes and words travel in their programs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TypeVar
-
-from anonmap.expect import catalogue, shared_values
+from anonmap.expect import shared_values
 from anonmap.host import probe
 from anonmap.host.probe import Capability
 
@@ -26,16 +24,6 @@ NUMBERS = (
     "SAW_BEFORE",
     "SAW_OTHER",
     "SAW_ZERO",
-    "MADVISE_BYTE",
-    "TOUCH_BYTE",
-    "ALIGNMENT",
-    "STACK_PAGES",
-    "COMMIT_PAGES",
-    "GROWTH_ROOM_PAGES",
-    "PARTIAL_PAGES",
-    "ASSUMED_PAGE_SHIFT",
-    "DATA_LIMIT",
-    "EMULATED_MOST",
     "RETURNED",
 )
 
@@ -44,9 +32,6 @@ BYTES = ("BEFORE_FORK", "AFTER_FORK", "FIRST", "EXISTING")
 
 #: Texts of shared_values the checks report.
 TEXTS = (
-    "ADVICE_PREFIX",
-    "PLACEMENT_EMULATED",
-    "TERABYTES_EMULATED",
     "PLACED_FD_REFUSED",
     "NO_REGULAR_FILE",
     "NO_DEV_ZERO",
@@ -69,7 +54,7 @@ PROBE_TEXTS = (
 
 #: Texts of shared_values with one field, written as the parts before and after it
 #: (OBS_<name>_BEFORE, _AFTER).
-TEMPLATES = {"EMULATOR_ANSWERS": "what", "ADVICE_EMULATED": "advice", "UNDEFINED_NAME": "name"}
+TEMPLATES = {"EMULATOR_ANSWERS": "what", "UNDEFINED_NAME": "name"}
 
 
 def _probe_texts() -> dict[str, str]:
@@ -79,10 +64,6 @@ def _probe_texts() -> dict[str, str]:
     texts["TAG_FORK"] = probe.tagged("", Capability.FORK)
     texts["TAG_DEV_ZERO"] = probe.tagged("", Capability.DEV_ZERO)
     return texts
-
-
-#: Lengths and offsets by catalogue value, in pages and bytes: the C table obs_span_<parameter>.
-SPANS = {"size": "LENGTHS", "offset": "OFFSETS"}
 
 
 def c_string(data: bytes | str) -> str:
@@ -95,22 +76,8 @@ def c_string(data: bytes | str) -> str:
     return f'"{spelled}"'
 
 
-_Entry = TypeVar("_Entry")
-
-
-def _by_value(parameter: catalogue.Parameter, name: str, table: Mapping[str, _Entry]) -> list[_Entry]:
-    """``table``'s entries in the catalogue's order of ``parameter``'s values: the order of its
-    V_ enum, so that the C indexes the table by the case's value."""
-    if set(table) != set(parameter.values):
-        raise ValueError(
-            f"shared_values gives {name} for {sorted(table)}, the catalogue for {sorted(parameter.values)}"
-        )
-    return [table[value] for value in parameter.values]
-
-
-def defines(glossary: Mapping[str, catalogue.Parameter], names: Sequence[str]) -> list[str]:
-    """The C lines: ``names`` are the parameters in the order of cases.h's P_ enum, and
-    ``glossary`` describes each."""
+def defines() -> list[str]:
+    """The C lines."""
     # Past an int, unsigned long: a 64 GiB limit must not wrap.
     lines = [
         f"#define OBS_{name} {value}{'UL' if value > 0x7FFFFFFF else ''}"
@@ -127,29 +94,24 @@ def defines(glossary: Mapping[str, catalogue.Parameter], names: Sequence[str]) -
             f"#define OBS_{name}_BEFORE {c_string(before)}",
             f"#define OBS_{name}_AFTER {c_string(after)}",
         ]
-    lines.append(f"#define OBS_PASSED_ADVICE {', '.join(c_string(a) for a in shared_values.PASSED_ADVICE)}")
+    # The code an exec-memory case writes and runs: RETURN_42 where the architecture has it
+    # (OBS_HAS_CODE), NO_CODE elsewhere.
     for arch, code in shared_values.RETURN_42.items():
         lines += [
             f"#if defined({ARCH_MACROS[arch]})",
-            f"#define OBS_RETURN_42 {c_string(code)}",
-            f"#define OBS_RETURN_42_SIZE {len(code)}",
+            f"#define OBS_CODE {c_string(code)}",
+            f"#define OBS_CODE_SIZE {len(code)}",
+            "#define OBS_HAS_CODE 1",
             "#endif",
         ]
-    lines += [*_settings(), *_data_limit(), "struct obs_span { unsigned long pages, bytes; };"]
-    for parameter, table in SPANS.items():
-        spans = _by_value(glossary[parameter], table, getattr(shared_values, table))
-        rows = ", ".join(f"{{{span.pages}, {span.bytes}}}" for span in spans)
-        lines.append(f"static const struct obs_span obs_span_{parameter}[] = {{{rows}}};")
-    sizes = _by_value(glossary["reservation"], "reservation sizes", shared_values.RESERVATION_SIZES)
-    lines.append(
-        # unsigned long long: terabytes stay terabytes where long has 32 bits (wasm32), and the
-        # check can tell a size that target cannot ask for.
-        f"static const unsigned long long obs_reservation_sizes[] = {{{', '.join(f'{s:#x}ULL' for s in sizes)}}};"
-    )
-    widest = max(len(glossary[n].values) for n in names)
-    rows = ", ".join("{" + ", ".join(c_string(v) for v in glossary[n].values) + "}" for n in names)
-    lines.append(f"static const char *const obs_value_names[][{widest}] = {{{rows}}};")
-    return lines
+    lines += [
+        "#if !defined(OBS_HAS_CODE)",
+        f"#define OBS_CODE {c_string(shared_values.NO_CODE)}",
+        f"#define OBS_CODE_SIZE {len(shared_values.NO_CODE)}",
+        "#define OBS_HAS_CODE 0",
+        "#endif",
+    ]
+    return [*lines, *_settings(), *_data_limit()]
 
 
 def _data_limit() -> list[str]:

@@ -3,13 +3,12 @@
  * directly, with no libc, so that a system without Python (a new kernel or libOS, a bare
  * release image, a board) can be observed and the observations judged elsewhere.
  *
- * Each case runs in a forked child with a time limit, as the Python checks do, and does what
- * its Python check does (the tests directory). Every number and text the two share (lengths,
- * patterns, descriptor numbers, the probe's texts, the settings read) comes from cases.h, which
- * anonmap.apis.syscall.build generates from anonmap.expect.shared_values and the probe: none is
- * typed here.
- * The case list is generated from the catalogue (anonmap.apis.syscall.build writes cases.h), so a
- * behaviour given the syscall api cannot be left out: its check_<id> function is named there.
+ * Each case runs in a forked child with a time limit, as Python's executor runs it, and is the
+ * program its behaviour's check (anonmap.checks.programs) makes of it: execute() below runs the
+ * steps (anonmap.checks.steps), and cases.h, which anonmap.apis.syscall.build generates from the
+ * catalogue, holds every case's program. No check is written here, and every number and text
+ * the observer shares with Python (patterns, descriptor numbers, the probe's texts, the settings
+ * read) comes from cases.h too: none is typed here.
  *
  * Output, one JSON object per line: a header (what the observer knows of the system), one
  * record per case, and an end record with the count, so a truncated file is told apart.
@@ -26,6 +25,20 @@
 #else
 #include "abi.h"
 #endif
+
+/* One step of a check's program (anonmap.checks.steps.Step); cases.h holds each case's. */
+struct obs_step {
+    int op, reg, base, prot, fd, byte, pattern;
+    long long at_pages, at_bytes, length_pages, length_bytes, offset_pages, offset_bytes;
+    unsigned long long names;
+    const char *word;
+};
+
+struct obs_name_value {
+    long value;
+    const char *name;
+};
+
 #include "cases.h"
 
 /* The compiler may emit calls to these for struct copies and array initialisers. */
@@ -298,33 +311,8 @@ static void emulator_answers(const char *before, const char *what, const char *a
     }
 }
 
-/* An advice qemu-user does not pass to the kernel is the emulator's to answer. */
-static void kernel_advice(const char *advice)
-{
-    static const char *const passed[] = {OBS_PASSED_ADVICE};
-    for (obs_size i = 0; i < sizeof passed / sizeof passed[0]; i++)
-        if (same_text(advice, passed[i]))
-            return;
-    emulator_answers(OBS_ADVICE_EMULATED_BEFORE, advice, OBS_ADVICE_EMULATED_AFTER);
-}
 
 /* ---- the calls the checks make ---------------------------------------------------------- */
-
-static unsigned char *map(obs_size length, int prot, int flags, int fd, long offset)
-{
-    long address = obs_mmap(0, length, prot, flags, fd, offset);
-    if (address < 0 && address > -4096)
-        refused("mmap", -address);
-    return (unsigned char *)address;
-}
-
-static unsigned char *map_at(void *where, obs_size length, int flags)
-{
-    long address = obs_mmap(where, length, OBS_PROT_READ | OBS_PROT_WRITE, flags, -1, 0);
-    if (address < 0 && address > -4096)
-        refused("mmap", -address);
-    return (unsigned char *)address;
-}
 
 static void unmap(void *address, obs_size length)
 {
@@ -462,31 +450,6 @@ static int regular_file(void)
     return (int)fd;
 }
 
-static int fd_of_kind(int kind)
-{
-    switch (kind) {
-    case V_fd_0:
-        return 0;
-    case V_fd_minus_2:
-        return -2;
-    case V_fd_regular_file:
-        return placed(regular_file());
-    case V_fd_dev_zero:
-        return placed(dev_zero(OBS_O_RDWR));
-    case V_fd_closed: {
-        long fd = obs_open("/dev/null", OBS_O_RDONLY, 0);
-        if (fd < 0)
-            unsupported("/dev/null does not open here", -fd);
-        int number = placed((int)fd);
-        obs_syscall(SYS_close, number, 0, 0, 0, 0, 0);
-        return number;
-    }
-    case V_fd_huge:
-        return OBS_HUGE_FD;
-    }
-    return -1;
-}
-
 /* ---- fork inside a check (forking.py) ---------------------------------------------------- */
 
 /* A grandchild: it must not hold the result pipe, or a check killed by its time limit would
@@ -554,148 +517,16 @@ static const char *sharing_of(unsigned char *region, int child_writes)
     return seen == OBS_SAW_AFTER ? "shared" : seen == OBS_SAW_BEFORE ? "private" : "nonzero";
 }
 
-/* ---- the checks: one per behaviour given the syscall api ---------------------------------- */
+/* ---- the executor: each case's program (anonmap.checks.steps), as Python's executor runs it */
 
-static int sharing_flag(const signed char *p)
+/* forking.inherited(): 'inherited' when a child reads what was written before the fork. */
+static const char *inherited(unsigned char *region)
 {
-    return p[P_sharing] == V_sharing_shared ? OBS_MAP_SHARED : OBS_MAP_PRIVATE;
-}
-
-static obs_size span(struct obs_span s) { return s.pages * page + s.bytes; }
-
-static obs_size whole_pages(obs_size length) { return (length + page - 1) / page * page; }
-
-static void check_zero_fill(const signed char *p)
-{
-    obs_size length = span(obs_span_size[p[P_size]]);
-    unsigned char *region = map(length, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
-    observed(content(region, whole_pages(length)), "");
-}
-
-static void check_fd_argument(const signed char *p)
-{
-    int fd = fd_of_kind(p[P_fd]);
-    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, fd, 0);
-    observed(content(region, page), "");
-}
-
-static void check_fd_minus_one(const signed char *p)
-{
-    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
-    observed(content(region, page), "");
-}
-
-static void check_offset_argument(const signed char *p)
-{
-    int anonymous = p[P_source] == V_source_anonymous;
-    long offset = (long)span(obs_span_offset[p[P_offset]]);
-    int flags = sharing_flag(p) | (anonymous ? OBS_MAP_ANON : 0);
-    int fd = anonymous ? -1 : dev_zero(OBS_O_RDWR);
-    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, flags, fd, offset);
-    observed(content(region, page), "");
-}
-
-static void check_shared_anonymous(const signed char *p)
-{
-    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
-    observed(sharing_of(region, p[P_direction] == V_direction_child_to_parent), "");
-}
-
-static void check_dev_zero(const signed char *p)
-{
-    int flags = sharing_flag(p);
-    int rw = OBS_PROT_READ | OBS_PROT_WRITE;
-    switch (p[P_property]) {
-    case V_property_zero_fill:
-        observed(content(map(2 * page, rw, flags, dev_zero(OBS_O_RDWR), 0), 2 * page), "");
-        break;
-    case V_property_fork:
-        observed(sharing_of(map(page, rw, flags, dev_zero(OBS_O_RDWR), 0), 1), "");
-        break;
-    case V_property_independence: {
-        int fd = dev_zero(OBS_O_RDWR);
-        unsigned char *first = map(page, rw, flags, fd, 0), *second = map(page, rw, flags, fd, 0);
-        store(first, OBS_FIRST, OBS_FIRST_SIZE);
-        observed(apart(second), "");
-        break;
-    }
-    case V_property_read_only_fd:
-        observed(content(map(page, rw, flags, dev_zero(OBS_O_RDONLY), 0), page), "");
-        break;
-    }
-}
-
-static void check_distinct_mappings(const signed char *p)
-{
-    int rw = OBS_PROT_READ | OBS_PROT_WRITE, flags = sharing_flag(p) | OBS_MAP_ANON;
-    unsigned char *first = map(page, rw, flags, -1, 0), *second = map(page, rw, flags, -1, 0);
-    store(first, OBS_FIRST, OBS_FIRST_SIZE);
-    observed(apart(second), "");
-}
-
-static void check_inheritance(const signed char *p)
-{
-    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
     store(region, OBS_BEFORE_FORK, OBS_BEFORE_FORK_SIZE);
     long pid = in_child();
     if (pid == 0)
         obs_exit(classify(region));
-    observed(wait_child(pid) == OBS_SAW_BEFORE ? "inherited" : "not-inherited", "");
-}
-
-static void check_page_rounding(const signed char *p)
-{
-    int flags = sharing_flag(p) | OBS_MAP_ANON;
-    /* One byte where the page after it is a hole: reserve two pages, give them back, and map
-     * the first again with MAP_FIXED. */
-    long fixed = defined(OBS_MAP_FIXED, "MAP_FIXED");
-    unsigned char *base = map(2 * page, OBS_PROT_READ | OBS_PROT_WRITE, flags, -1, 0);
-    unmap(base, 2 * page);
-    unsigned char *region = map_at(base, 1, flags | (int)fixed);
-    obs_size where = p[P_touch] == V_touch_last_byte_of_page ? page - 1 : page;
-    store_byte(region + where, OBS_TOUCH_BYTE, 1);
-    observed(all(region + where, OBS_TOUCH_BYTE, 1) ? "ok" : "nonzero", "");
-}
-
-static void check_after_munmap(const signed char *p)
-{
-    if (p[P_part] < 0) {
-        unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
-        store_byte(region, OBS_TOUCH_BYTE, 1);
-        unmap(region, page);
-        all(region, 0, 1);
-        observed("ok", "");
-    }
-    /* munmap removes exactly the pages asked for: its neighbours keep their data (a munmap
-     * that took the whole mapping faults there), the middle page faults. */
-    obs_size pages = OBS_PARTIAL_PAGES, middle = OBS_PARTIAL_PAGES / 2;
-    unsigned char *region = map(pages * page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
-    for (obs_size i = 0; i < pages; i++)
-        store_byte(region + i * page, (unsigned char)(i + 1), page);
-    unmap(region + middle * page, page);
-    if (p[P_part] == V_part_removed_page) {
-        all(region + middle * page, 0, 1);
-        observed("ok", "");
-    }
-    for (obs_size i = 0; i < pages; i++)
-        if (i != middle && !all(region + i * page, (unsigned char)(i + 1), page))
-            observed(content(region + i * page, page), "");
-    observed("preserved", "");
-}
-
-static void check_mprotect(const signed char *p)
-{
-    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
-    protect(region, page, OBS_PROT_READ);
-    if (p[P_step] == V_step_write_read_only) {
-        store_byte(region, OBS_TOUCH_BYTE, 1);
-    } else if (p[P_step] == V_step_restore) {
-        protect(region, page, OBS_PROT_READ | OBS_PROT_WRITE);
-        store_byte(region, OBS_TOUCH_BYTE, 1);
-        if (!all(region, OBS_TOUCH_BYTE, 1))
-            observed("nonzero", "");
-    }
-    observed("ok", "");
+    return wait_child(pid) == OBS_SAW_BEFORE ? "inherited" : "not-inherited";
 }
 
 /* outcomes.hex_value(): a number as the outcome word 0x... */
@@ -714,82 +545,6 @@ static const char *hex_word(unsigned long value)
         word[2 + i] = digits[count - 1 - i];
     word[2 + count] = 0;
     return word;
-}
-
-/* What a program written for 4 KiB pages meets where the page is larger: each range is
- * aligned to 1 << OBS_ASSUMED_PAGE_SHIFT, not necessarily to the page. */
-static void check_page_granularity(const signed char *p)
-{
-    int a = p[P_assumed];
-    obs_size small = (obs_size)1 << OBS_ASSUMED_PAGE_SHIFT;
-    int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
-    int rw = OBS_PROT_READ | OBS_PROT_WRITE;
-    if (a == V_assumed_pagesize)
-        observed(hex_word(page), "");
-    if (a == V_assumed_offset_4k)
-        observed(content(map(small, rw, anonymous, -1, (long)small), small), "");
-    if (a == V_assumed_length_4k) {
-        /* Nothing may be mapped after the page: as check_page_rounding() does with one byte. */
-        long fixed = defined(OBS_MAP_FIXED, "MAP_FIXED");
-        unsigned char *base = map(2 * page, rw, anonymous, -1, 0);
-        unmap(base, 2 * page);
-        unsigned char *region = map_at(base, small, anonymous | (int)fixed);
-        store_byte(region + small, OBS_TOUCH_BYTE, 1);
-        observed("ok", "");
-    }
-    unsigned char *region = map(2 * small, rw, anonymous, -1, 0);
-    if (a == V_assumed_fixed_4k) {
-        long fixed = defined(OBS_MAP_FIXED, "MAP_FIXED");
-        long address = obs_mmap(region + small, small, rw, anonymous | (int)fixed, -1, 0);
-        if (address < 0 && address > -4096)
-            refused("mmap", -address);
-        observed((unsigned char *)address == region + small ? "ok" : "elsewhere", "");
-    }
-    if (a == V_assumed_mprotect_4k) {
-        protect(region, small, OBS_PROT_READ);
-        store_byte(region + small, OBS_TOUCH_BYTE, 1);
-        observed("ok", "");
-    }
-    if (a == V_assumed_mprotect_4k_inside) {
-        protect(region + small, small, OBS_PROT_READ);
-        observed("ok", "");
-    }
-    unmap(region + small, small);
-    observed("ok", "");
-}
-
-static void check_madvise(const signed char *p)
-{
-    kernel_advice(obs_value_names[P_advice][p[P_advice]]);
-    int advice = p[P_advice] == V_advice_MADV_DONTNEED ? OBS_MADV_DONTNEED
-                 : p[P_advice] == V_advice_MADV_FREE   ? (int)defined(OBS_MADV_FREE, "MADV_FREE")
-                                                       : OBS_MADV_NORMAL;
-    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
-    store_byte(region, OBS_MADVISE_BYTE, page);
-    advise(region, page, advice);
-    observed(all(region, OBS_MADVISE_BYTE, page) ? "preserved" : content(region, page), "");
-}
-
-static void check_argument_contract(const signed char *p)
-{
-    int form = p[P_form];
-    int flags = OBS_MAP_ANON;
-    obs_size length = page;
-    if (form == V_form_both_shared_and_private)
-        flags |= OBS_MAP_SHARED | OBS_MAP_PRIVATE;
-    else if (form == V_form_length_0_private || form == V_form_unknown_flag_private)
-        flags |= OBS_MAP_PRIVATE;
-    else if (form == V_form_length_0_shared || form == V_form_unknown_flag_shared)
-        flags |= OBS_MAP_SHARED;
-    if (form == V_form_length_0_private || form == V_form_length_0_shared)
-        length = 0;
-    if (form == V_form_unknown_flag_private || form == V_form_unknown_flag_shared)
-        flags |= (int)defined(OBS_UNUSED_FLAG_BIT, "UNUSED_FLAG_BIT");
-    unsigned char *region = map(length, OBS_PROT_READ | OBS_PROT_WRITE, flags, -1, 0);
-    if (length == 0)
-        observed("ok", "");
-    /* Accepted: what matters to a porter is whether it behaves shared or private. */
-    observed(sharing_of(region, 1), "");
 }
 
 /* forking.kept_by_parent(): what the parent's own copy reads once a child has read and
@@ -830,110 +585,6 @@ static const char *seen_after_fork(unsigned char *region)
     if (seen != OBS_SAW_BEFORE)
         return "nonzero";
     return holds(region, OBS_AFTER_FORK, OBS_AFTER_FORK_SIZE) ? "shared" : holds(region, OBS_BEFORE_FORK, OBS_BEFORE_FORK_SIZE) ? "private" : "nonzero";
-}
-
-static void check_fork_controls(const signed char *p)
-{
-    int c = p[P_control];
-    const char *control = obs_value_names[P_control][c];
-    if (starts_with(control, OBS_ADVICE_PREFIX))
-        kernel_advice(control);
-    unsigned char *region = map(page, OBS_PROT_READ | OBS_PROT_WRITE, sharing_flag(p) | OBS_MAP_ANON, -1, 0);
-    if (c == V_control_MADV_DONTFORK) {
-        advise(region, page, (int)defined(OBS_MADV_DONTFORK, "MADV_DONTFORK"));
-    } else if (c == V_control_MADV_WIPEONFORK || c == V_control_MADV_KEEPONFORK) {
-        /* MADV_KEEPONFORK undoes a wipe: there is nothing to keep until one was asked for. */
-        advise(region, page, (int)defined(OBS_MADV_WIPEONFORK, "MADV_WIPEONFORK"));
-        if (c == V_control_MADV_KEEPONFORK)
-            advise(region, page, (int)defined(OBS_MADV_KEEPONFORK, "MADV_KEEPONFORK"));
-    } else {
-        long inherit = c == V_control_INHERIT_NONE ? defined(OBS_INHERIT_NONE, "INHERIT_NONE")
-                       : c == V_control_INHERIT_ZERO ? defined(OBS_INHERIT_ZERO, "INHERIT_ZERO")
-                                                     : defined(OBS_INHERIT_SHARE, "INHERIT_SHARE");
-#if defined(__linux__)
-        (void)inherit;
-        observed("absent", "the kernel has no minherit system call");
-#else
-        long ret = obs_syscall(SYS_minherit, (long)region, (long)page, inherit, 0, 0, 0);
-        if (ret < 0)
-            refused("minherit", -ret);
-#endif
-    }
-    /* A wipe is the child's: the parent's own copy must keep its data. */
-    if (p[P_reader] == V_reader_parent)
-        observed(kept_by_parent(region), "");
-    observed(seen_after_fork(region), "");
-}
-
-static void check_fixed_mappings(const signed char *p)
-{
-    int q = p[P_placement];
-    int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
-    long flags = anonymous;
-    int contents = q == V_placement_fixed_over_mapping_contents;
-    if (q == V_placement_fixed_over_mapping || q == V_placement_excl_over_mapping || contents)
-        flags |= defined(OBS_MAP_FIXED, "MAP_FIXED");
-    if (q == V_placement_excl_over_mapping)
-        flags |= defined(OBS_MAP_EXCL, "MAP_EXCL");
-    if (q == V_placement_fixed_noreplace_over_mapping || q == V_placement_fixed_noreplace_at_hole) {
-        emulator_answers("", OBS_PLACEMENT_EMULATED, "");
-        flags |= defined(OBS_MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE");
-    }
-    if (q == V_placement_tryfixed_over_mapping)
-        flags |= defined(OBS_MAP_TRYFIXED, "MAP_TRYFIXED");
-    if (q == V_placement_aligned_2mib) {
-        flags |= defined(OBS_MAP_ALIGNED_21, "MAP_ALIGNED_21");
-        unsigned char *at = map(page, OBS_PROT_READ | OBS_PROT_WRITE, (int)flags, -1, 0);
-        observed(((unsigned long)at & (OBS_ALIGNMENT - 1)) == 0 ? "aligned" : "not-aligned", "");
-    }
-    /* The target is the first of two pages: still mapped, holding data, or given back. */
-    unsigned char *existing = map(2 * page, OBS_PROT_READ | OBS_PROT_WRITE, anonymous, -1, 0);
-    store(existing, OBS_EXISTING, OBS_EXISTING_SIZE);
-    int hole = q == V_placement_fixed_noreplace_at_hole || q == V_placement_hint_at_hole;
-    if (hole)
-        unmap(existing, 2 * page);
-    long address = obs_mmap(existing, page, OBS_PROT_READ | OBS_PROT_WRITE, (int)flags, -1, 0);
-    if (address < 0 && address > -4096)
-        refused("mmap", -address);
-    if ((unsigned char *)address != existing)
-        observed("elsewhere", "");
-    if (hole)
-        observed("at-address", "");
-    /* The new mapping is a fresh anonymous one: none of the old page may show through. */
-    if (contents)
-        observed(content(existing, page), "");
-    observed(holds(existing, OBS_EXISTING, OBS_EXISTING_SIZE) ? "preserved" : "replaced", "");
-}
-
-static void check_stack_guards(const signed char *p)
-{
-    int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
-    int rw = OBS_PROT_READ | OBS_PROT_WRITE;
-    if (p[P_stack] == V_stack_guard_below) {
-        unsigned char *region = map(2 * page, rw, anonymous, -1, 0);
-        protect(region, page, OBS_PROT_NONE);
-        store_byte(region + page, OBS_TOUCH_BYTE, 1);
-        all(region, 0, 1);
-        observed("ok", "");
-    }
-    long flag = p[P_stack] == V_stack_map_stack ? defined(OBS_MAP_STACK, "MAP_STACK")
-                                                : defined(OBS_MAP_GROWSDOWN, "MAP_GROWSDOWN");
-    if (p[P_stack] == V_stack_growsdown_below) {
-        /* Both ends of a plain mapping take writes too: only growth tells the flag was kept.
-         * The stack goes at the top of a reservation whose rest is then given back, so the
-         * page below it is free; the write lands on that page's last byte. */
-        long fixed = defined(OBS_MAP_FIXED, "MAP_FIXED");
-        obs_size room = OBS_GROWTH_ROOM_PAGES * page;
-        unsigned char *base = map(room + OBS_STACK_PAGES * page, OBS_PROT_NONE, anonymous, -1, 0);
-        map_at(base + room, OBS_STACK_PAGES * page, anonymous | (int)flag | (int)fixed);
-        unmap(base, room);
-        store_byte(base + room - 1, OBS_TOUCH_BYTE, 1);
-        observed("ok", "");
-    }
-    unsigned char *region = map(OBS_STACK_PAGES * page, rw, anonymous | (int)flag, -1, 0);
-    store_byte(region, OBS_TOUCH_BYTE, 1);
-    store_byte(region + OBS_STACK_PAGES * page - 1, OBS_TOUCH_BYTE, 1);
-    observed("ok", "");
 }
 
 /* limits.address_space_in_use(): /proc/self/statm's first field, in pages (proc(5)); 0 where
@@ -992,99 +643,216 @@ static void limit_data(unsigned long limit)
         unsupported("RLIMIT_DATA cannot be lowered", -ret);
 }
 
-static void check_reservations(const signed char *p)
+static unsigned char *registers[OBS_REGISTERS];
+static int program_dev_zero = -1;
+
+/* A Span: pages of this machine's size, and bytes. */
+static obs_size span(long long pages, long long bytes) { return (obs_size)(pages * (long long)page + bytes); }
+
+#define AT(s) (registers[(s)->reg] + span((s)->at_pages, (s)->at_bytes))
+#define LENGTH(s) span((s)->length_pages, (s)->length_bytes)
+
+/* The step's names ORed; a name the platform lacks ends the check 'absent'. */
+static long flag_value(unsigned long long names)
 {
-    int r = p[P_reservation];
-    int limited = r == V_reservation_data_limit_writable || r == V_reservation_data_limit_reserved;
-    /* A C library for a 32-bit address space (wasm32) cannot be asked for terabytes at all. */
-    if (obs_reservation_sizes[r] > (obs_size)-1)
-        unsupported("the size does not fit in this target's size_t", 0);
-    unsigned long size = obs_reservation_sizes[r];
-    if (limited) {
-        emulator_answers("", "keeps RLIMIT_DATA from the kernel (it would limit the emulator)", "");
-        limit_data(OBS_DATA_LIMIT);
-    }
-    int writable = r == V_reservation_noreserve_4t || r == V_reservation_writable_4t || r == V_reservation_data_limit_writable;
-    /* limits.limits_counting(): an environment's data limit withholds only what it counts here. */
-    room_for(size, !limited && (writable ? OBS_DATA_LIMIT_COUNTS_WRITABLE : OBS_DATA_LIMIT_COUNTS_RESERVED));
-    if (size > OBS_EMULATED_MOST)
-        emulator_answers("", OBS_TERABYTES_EMULATED, "");
-    int anonymous = OBS_MAP_PRIVATE | OBS_MAP_ANON;
-    int rw = OBS_PROT_READ | OBS_PROT_WRITE;
-    if (writable) {
-        long noreserve = r == V_reservation_noreserve_4t ? defined(OBS_MAP_NORESERVE, "MAP_NORESERVE") : 0;
-        /* Mapped, never touched: no page is ever committed, whatever the policy allowed. */
-        map(size, rw, anonymous | (int)noreserve, -1, 0);
-        observed("ok", "");
-    }
-    unsigned char *reserved = map(size, OBS_PROT_NONE, anonymous, -1, 0);
-    unsigned char *middle = reserved + size / 2;
-    if (r == V_reservation_touch_reserved) {
-        all(middle, 0, 1);
-    } else if (r == V_reservation_commit_slice_read) {
-        /* Committed memory is as fresh as any anonymous mapping: every page zero. */
-        protect(middle, OBS_COMMIT_PAGES * page, rw);
-        observed(content(middle, OBS_COMMIT_PAGES * page), "");
-    } else if (r == V_reservation_commit_slice) {
-        protect(middle, OBS_COMMIT_PAGES * page, rw);
-        store_byte(middle + OBS_COMMIT_PAGES * page - 1, OBS_TOUCH_BYTE, 1);
-        if (!all(middle + OBS_COMMIT_PAGES * page - 1, OBS_TOUCH_BYTE, 1))
-            observed("nonzero", "");
-    }
-    observed("ok", "");
+    long value = 0;
+    for (int i = 0; i < 64; i++)
+        if (names >> i & 1)
+            value |= defined(obs_flag_names[i].value, obs_flag_names[i].name);
+    return value;
 }
 
-/* OBS_RETURN_42 is code only where the architecture needs no cache maintenance to run what it
- * wrote (shared_values.RETURN_42); elsewhere the calls are made and the code is not run. */
-static void check_exec_memory(const signed char *p)
+static int prot_of(int meaning)
 {
-    int c = p[P_code];
-    int flags = OBS_MAP_PRIVATE | OBS_MAP_ANON;
-    if (c == V_code_map_jit)
-        flags |= (int)defined(OBS_MAP_JIT, "MAP_JIT");
-    int at_once = c == V_code_rwx_at_mmap || c == V_code_map_jit;
-    int rw = OBS_PROT_READ | OBS_PROT_WRITE;
-    unsigned char *region = map(page, rw | (at_once ? OBS_PROT_EXEC : 0), flags, -1, 0);
-    /* A MAP_JIT page takes writes only while this thread says so, where the C library has
-     * pthread_jit_write_protect_np (libc.h; as the Python check does). */
-    if (c == V_code_map_jit)
-        OBS_JIT_WRITABLE(1);
-#if defined(OBS_RETURN_42)
-    store(region, OBS_RETURN_42, OBS_RETURN_42_SIZE);
-#else
-    store_byte(region, 0, 8);
-#endif
-    if (c == V_code_map_jit)
-        OBS_JIT_WRITABLE(0);
-    if (c == V_code_rw_then_rx || c == V_code_rx_then_write)
-        protect(region, page, OBS_PROT_READ | OBS_PROT_EXEC);
-    else if (c == V_code_rw_then_rwx)
-        protect(region, page, rw | OBS_PROT_EXEC);
-    if (c == V_code_rx_then_write) {
-        /* The page is no longer writable (W^X): the write must fault. It comes before any
-         * call, so a platform that left the page writable and not executable fails too. */
-        store_byte(region, OBS_TOUCH_BYTE, 1);
-        observed("ok", "");
+    return OBS_PROT_NONE | (meaning & MEANS_READ ? OBS_PROT_READ : 0) | (meaning & MEANS_WRITE ? OBS_PROT_WRITE : 0) |
+           (meaning & MEANS_EXEC ? OBS_PROT_EXEC : 0);
+}
+
+static int fd_for(int kind)
+{
+    switch (kind) {
+    case FD_DEV_ZERO:
+        if (program_dev_zero < 0)
+            program_dev_zero = dev_zero(OBS_O_RDWR);
+        return program_dev_zero;
+    case FD_DEV_ZERO_READ_ONLY:
+        return dev_zero(OBS_O_RDONLY);
+    case FD_ZERO:
+        return 0;
+    case FD_MINUS_TWO:
+        return -2;
+    case FD_REGULAR_FILE:
+        return placed(regular_file());
+    case FD_PLACED_DEV_ZERO:
+        return placed(dev_zero(OBS_O_RDWR));
+    case FD_CLOSED: {
+        long fd = obs_open("/dev/null", OBS_O_RDONLY, 0);
+        if (fd < 0)
+            unsupported("/dev/null does not open here", -fd);
+        int number = placed((int)fd);
+        obs_syscall(SYS_close, number, 0, 0, 0, 0, 0);
+        return number;
     }
-#if defined(OBS_RETURN_42)
-    int (*code)(void) = (int (*)(void))(void *)region;
-    observed(code() == OBS_RETURNED ? "ok" : "nonzero", "");
+    case FD_HUGE:
+        return OBS_HUGE_FD;
+    }
+    return -1;
+}
+
+static const unsigned char *pattern_bytes(int pattern, obs_size *size)
+{
+    static const struct {
+        const char *bytes;
+        obs_size size;
+    } patterns[] = {[PATTERN_FIRST] = {OBS_FIRST, OBS_FIRST_SIZE},
+                    [PATTERN_EXISTING] = {OBS_EXISTING, OBS_EXISTING_SIZE},
+                    [PATTERN_RETURN_42] = {OBS_CODE, OBS_CODE_SIZE}};
+    *size = patterns[pattern].size;
+    return (const unsigned char *)patterns[pattern].bytes;
+}
+
+/* ROOM_FOR: a size this target's size_t cannot hold (wasm32) or the environment's limits
+ * refuse is unsupported. */
+static void room_for_step(const struct obs_step *s)
+{
+    unsigned long long size = (unsigned long long)s->length_pages * page + (unsigned long long)s->length_bytes;
+    if (size > (obs_size)-1)
+        unsupported("the size does not fit in this target's size_t", 0);
+    int counted = prot_of(s->prot) == OBS_PROT_NONE ? OBS_DATA_LIMIT_COUNTS_RESERVED : OBS_DATA_LIMIT_COUNTS_WRITABLE;
+    room_for((unsigned long)size, !s->byte && counted);
+}
+
+/* One step that does not end the check. */
+static void step(const struct obs_step *s)
+{
+    obs_size size;
+    const unsigned char *bytes;
+    switch (s->op) {
+    case S_MAP: {
+        void *where = s->base < 0 ? 0 : registers[s->base] + span(s->at_pages, s->at_bytes);
+        int flags = (int)flag_value(s->names);
+        long address = obs_mmap(where, LENGTH(s), prot_of(s->prot), flags, fd_for(s->fd),
+                                (long)span(s->offset_pages, s->offset_bytes));
+        if (address < 0 && address > -4096)
+            refused("mmap", -address);
+        registers[s->reg] = (unsigned char *)address;
+        break;
+    }
+    case S_UNMAP:
+        unmap(AT(s), LENGTH(s));
+        break;
+    case S_PROTECT:
+        protect(AT(s), LENGTH(s), prot_of(s->prot));
+        break;
+    case S_ADVISE:
+        advise(AT(s), LENGTH(s), (int)flag_value(s->names));
+        break;
+    case S_INHERIT: {
+        long inherit = flag_value(s->names);
+#if defined(__linux__)
+        (void)inherit;
+        observed("absent", "the kernel has no minherit system call");
 #else
-    observed("ok", "");
+        long ret = obs_syscall(SYS_minherit, (long)AT(s), (long)LENGTH(s), inherit, 0, 0, 0);
+        if (ret < 0)
+            refused("minherit", -ret);
 #endif
+        break;
+    }
+    case S_WRITE:
+        bytes = pattern_bytes(s->pattern, &size);
+        store(AT(s), (const char *)bytes, size);
+        break;
+    case S_FILL:
+        store_byte(AT(s), (unsigned char)s->byte, LENGTH(s));
+        break;
+    case S_TOUCH:
+        all(AT(s), 0, 1);
+        break;
+    case S_UNLESS_FILLED:
+        if (!all(AT(s), (unsigned char)s->byte, LENGTH(s)))
+            observed(s->word ? s->word : content(AT(s), LENGTH(s)), "");
+        break;
+    case S_UNLESS_HOLDS:
+        bytes = pattern_bytes(s->pattern, &size);
+        if (!holds(AT(s), (const char *)bytes, size))
+            observed(s->word, "");
+        break;
+    case S_UNLESS_AT:
+        if (registers[s->reg] != registers[s->base] + span(s->at_pages, s->at_bytes))
+            observed(s->word, "");
+        break;
+    case S_UNLESS_ALIGNED:
+        if ((unsigned long)registers[s->reg] % LENGTH(s))
+            observed(s->word, "");
+        break;
+    case S_EMULATED:
+        emulator_answers("", s->word, "");
+        break;
+    case S_LIMIT_DATA:
+        limit_data(LENGTH(s));
+        break;
+    case S_ROOM_FOR:
+        room_for_step(s);
+        break;
+    case S_JIT_WRITABLE:
+        OBS_JIT_WRITABLE(s->byte);
+        break;
+    }
+}
+
+/* A step that ends the check with its outcome. */
+static const char *ending(const struct obs_step *s)
+{
+    unsigned char *region = registers[s->reg];
+    switch (s->op) {
+    case S_END:
+        return s->word;
+    case S_END_CONTENT:
+        return content(AT(s), LENGTH(s));
+    case S_END_APART:
+        return apart(region);
+    case S_END_SEEN_BY_PARENT:
+        return sharing_of(region, 1);
+    case S_END_SEEN_BY_CHILD:
+        return sharing_of(region, 0);
+    case S_END_INHERITED:
+        return inherited(region);
+    case S_END_SEEN_AFTER_FORK:
+        return seen_after_fork(region);
+    case S_END_KEPT_BY_PARENT:
+        return kept_by_parent(region);
+    case S_END_PAGESIZE:
+        return hex_word(page);
+    case S_END_CALL:
+#if OBS_HAS_CODE
+        return ((int (*)(void))(void *)region)() == OBS_RETURNED ? "ok" : "nonzero";
+#else
+        return "ok";
+#endif
+    }
+    return 0;
+}
+
+static void execute(const struct obs_step *steps, int count)
+{
+    for (int i = 0; i < count; i++) {
+        const char *outcome = ending(&steps[i]);
+        if (outcome)
+            observed(outcome, "");
+        step(&steps[i]);
+    }
 }
 
 /* ---- running the cases -------------------------------------------------------------------- */
 
-typedef void (*obs_check)(const signed char *);
-
 struct obs_case {
     const char *behaviour;
     const char *id;
-    obs_check check;
+    const struct obs_step *steps;
+    int count;
     int needs_dev_zero;
     int needs_exec_memory;
-    signed char params[OBS_PARAMS];
 };
 
 static const struct obs_case obs_cases[] = {OBS_CASES};
@@ -1166,7 +934,7 @@ static void run_case(const struct obs_case *c, struct finding *found)
         result_fd = ends[1];
         struct itimer limit = {0, 0, time_limit_ms / 1000, (time_limit_ms % 1000) * 1000};
         obs_syscall(SYS_setitimer, 0, (long)&limit, 0, 0, 0, 0);
-        c->check(c->params);
+        execute(c->steps, c->count);
         observed("", "the check returned without an outcome");
     }
     obs_syscall(SYS_close, ends[1], 0, 0, 0, 0, 0);
@@ -1441,7 +1209,7 @@ static int observer_main(int argc, char **argv)
     if (one >= 0) {
         /* The message a check's child would send (kind, outcome, detail), on stdout. */
         result_fd = 1;
-        obs_cases[one].check(obs_cases[one].params);
+        execute(obs_cases[one].steps, obs_cases[one].count);
         observed("", "the check returned without an outcome");
     }
     if (list) {
