@@ -27,10 +27,10 @@ def enums() -> list[str]:
     """The ops, descriptor kinds, protection meanings and patterns, as C enums."""
     return [
         f"#define OBS_REGISTERS {REGISTERS}",
-        "enum { " + ", ".join(f"S_{op.name} = {op.value}" for op in Op) + " };",
-        "enum { " + ", ".join(f"FD_{fd.name} = {fd.value}" for fd in Fd) + " };",
-        "enum { " + ", ".join(f"MEANS_{bit.name} = {bit.value}" for bit in Prot if bit.value) + " };",
-        "enum { " + ", ".join(f"PATTERN_{name} = {i}" for i, name in enumerate(PATTERNS)) + " };",
+        "enum { " + ", ".join(f"OBS_STEP_{op.name} = {op.value}" for op in Op) + " };",
+        "enum { " + ", ".join(f"OBS_FD_{fd.name} = {fd.value}" for fd in Fd) + " };",
+        "enum { " + ", ".join(f"OBS_MEANS_{bit.name} = {bit.value}" for bit in Prot if bit.value) + " };",
+        "enum { " + ", ".join(f"OBS_PATTERN_{name} = {i}" for i, name in enumerate(PATTERNS)) + " };",
     ]
 
 
@@ -50,11 +50,11 @@ def _span(field: str, span: Span) -> list[str]:
 def _step(step: Step, names: Sequence[str]) -> str:
     bits = sum(1 << names.index(name) for name in step.names)
     fields = [
-        f".op = S_{step.op.name}",
+        f".op = OBS_STEP_{step.op.name}",
         f".reg = {step.reg}",
         f".base = {step.base}",
         f".prot = {step.prot.value}",
-        f".fd = FD_{step.fd.name}",
+        f".fd = OBS_FD_{step.fd.name}",
         f".byte = {step.byte}",
         f".pattern = {PATTERNS.index(step.pattern) if step.pattern else -1}",
         *_span("at", step.at),

@@ -664,28 +664,28 @@ static long flag_value(unsigned long long names)
 
 static int prot_of(int meaning)
 {
-    return OBS_PROT_NONE | (meaning & MEANS_READ ? OBS_PROT_READ : 0) | (meaning & MEANS_WRITE ? OBS_PROT_WRITE : 0) |
-           (meaning & MEANS_EXEC ? OBS_PROT_EXEC : 0);
+    return OBS_PROT_NONE | (meaning & OBS_MEANS_READ ? OBS_PROT_READ : 0) | (meaning & OBS_MEANS_WRITE ? OBS_PROT_WRITE : 0) |
+           (meaning & OBS_MEANS_EXEC ? OBS_PROT_EXEC : 0);
 }
 
 static int fd_for(int kind)
 {
     switch (kind) {
-    case FD_DEV_ZERO:
+    case OBS_FD_DEV_ZERO:
         if (program_dev_zero < 0)
             program_dev_zero = dev_zero(OBS_O_RDWR);
         return program_dev_zero;
-    case FD_DEV_ZERO_READ_ONLY:
+    case OBS_FD_DEV_ZERO_READ_ONLY:
         return dev_zero(OBS_O_RDONLY);
-    case FD_ZERO:
+    case OBS_FD_ZERO:
         return 0;
-    case FD_MINUS_TWO:
+    case OBS_FD_MINUS_TWO:
         return -2;
-    case FD_REGULAR_FILE:
+    case OBS_FD_REGULAR_FILE:
         return placed(regular_file());
-    case FD_PLACED_DEV_ZERO:
+    case OBS_FD_PLACED_DEV_ZERO:
         return placed(dev_zero(OBS_O_RDWR));
-    case FD_CLOSED: {
+    case OBS_FD_CLOSED: {
         long fd = obs_open("/dev/null", OBS_O_RDONLY, 0);
         if (fd < 0)
             unsupported("/dev/null does not open here", -fd);
@@ -693,7 +693,7 @@ static int fd_for(int kind)
         obs_syscall(SYS_close, number, 0, 0, 0, 0, 0);
         return number;
     }
-    case FD_HUGE:
+    case OBS_FD_HUGE:
         return OBS_HUGE_FD;
     }
     return -1;
@@ -704,9 +704,9 @@ static const unsigned char *pattern_bytes(int pattern, obs_size *size)
     static const struct {
         const char *bytes;
         obs_size size;
-    } patterns[] = {[PATTERN_FIRST] = {OBS_FIRST, OBS_FIRST_SIZE},
-                    [PATTERN_EXISTING] = {OBS_EXISTING, OBS_EXISTING_SIZE},
-                    [PATTERN_RETURN_42] = {OBS_CODE, OBS_CODE_SIZE}};
+    } patterns[] = {[OBS_PATTERN_FIRST] = {OBS_FIRST, OBS_FIRST_SIZE},
+                    [OBS_PATTERN_EXISTING] = {OBS_EXISTING, OBS_EXISTING_SIZE},
+                    [OBS_PATTERN_RETURN_42] = {OBS_CODE, OBS_CODE_SIZE}};
     *size = patterns[pattern].size;
     return (const unsigned char *)patterns[pattern].bytes;
 }
@@ -728,7 +728,7 @@ static void step(const struct obs_step *s)
     obs_size size;
     const unsigned char *bytes;
     switch (s->op) {
-    case S_MAP: {
+    case OBS_STEP_MAP: {
         void *where = s->base < 0 ? 0 : registers[s->base] + span(s->at_pages, s->at_bytes);
         int flags = (int)flag_value(s->names);
         long address = obs_mmap(where, LENGTH(s), prot_of(s->prot), flags, fd_for(s->fd),
@@ -738,16 +738,16 @@ static void step(const struct obs_step *s)
         registers[s->reg] = (unsigned char *)address;
         break;
     }
-    case S_UNMAP:
+    case OBS_STEP_UNMAP:
         unmap(AT(s), LENGTH(s));
         break;
-    case S_PROTECT:
+    case OBS_STEP_PROTECT:
         protect(AT(s), LENGTH(s), prot_of(s->prot));
         break;
-    case S_ADVISE:
+    case OBS_STEP_ADVISE:
         advise(AT(s), LENGTH(s), (int)flag_value(s->names));
         break;
-    case S_INHERIT: {
+    case OBS_STEP_INHERIT: {
         long inherit = flag_value(s->names);
 #if defined(__linux__)
         (void)inherit;
@@ -759,43 +759,43 @@ static void step(const struct obs_step *s)
 #endif
         break;
     }
-    case S_WRITE:
+    case OBS_STEP_WRITE:
         bytes = pattern_bytes(s->pattern, &size);
         store(AT(s), (const char *)bytes, size);
         break;
-    case S_FILL:
+    case OBS_STEP_FILL:
         store_byte(AT(s), (unsigned char)s->byte, LENGTH(s));
         break;
-    case S_TOUCH:
+    case OBS_STEP_TOUCH:
         all(AT(s), 0, 1);
         break;
-    case S_UNLESS_FILLED:
+    case OBS_STEP_UNLESS_FILLED:
         if (!all(AT(s), (unsigned char)s->byte, LENGTH(s)))
             observed(s->word ? s->word : content(AT(s), LENGTH(s)), "");
         break;
-    case S_UNLESS_HOLDS:
+    case OBS_STEP_UNLESS_HOLDS:
         bytes = pattern_bytes(s->pattern, &size);
         if (!holds(AT(s), (const char *)bytes, size))
             observed(s->word, "");
         break;
-    case S_UNLESS_AT:
+    case OBS_STEP_UNLESS_AT:
         if (registers[s->reg] != registers[s->base] + span(s->at_pages, s->at_bytes))
             observed(s->word, "");
         break;
-    case S_UNLESS_ALIGNED:
+    case OBS_STEP_UNLESS_ALIGNED:
         if ((unsigned long)registers[s->reg] % LENGTH(s))
             observed(s->word, "");
         break;
-    case S_EMULATED:
+    case OBS_STEP_EMULATED:
         emulator_answers("", s->word, "");
         break;
-    case S_LIMIT_DATA:
+    case OBS_STEP_LIMIT_DATA:
         limit_data(LENGTH(s));
         break;
-    case S_ROOM_FOR:
+    case OBS_STEP_ROOM_FOR:
         room_for_step(s);
         break;
-    case S_JIT_WRITABLE:
+    case OBS_STEP_JIT_WRITABLE:
         OBS_JIT_WRITABLE(s->byte);
         break;
     }
@@ -806,25 +806,25 @@ static const char *ending(const struct obs_step *s)
 {
     unsigned char *region = registers[s->reg];
     switch (s->op) {
-    case S_END:
+    case OBS_STEP_END:
         return s->word;
-    case S_END_CONTENT:
+    case OBS_STEP_END_CONTENT:
         return content(AT(s), LENGTH(s));
-    case S_END_APART:
+    case OBS_STEP_END_APART:
         return apart(region);
-    case S_END_SEEN_BY_PARENT:
+    case OBS_STEP_END_SEEN_BY_PARENT:
         return sharing_of(region, 1);
-    case S_END_SEEN_BY_CHILD:
+    case OBS_STEP_END_SEEN_BY_CHILD:
         return sharing_of(region, 0);
-    case S_END_INHERITED:
+    case OBS_STEP_END_INHERITED:
         return inherited(region);
-    case S_END_SEEN_AFTER_FORK:
+    case OBS_STEP_END_SEEN_AFTER_FORK:
         return seen_after_fork(region);
-    case S_END_KEPT_BY_PARENT:
+    case OBS_STEP_END_KEPT_BY_PARENT:
         return kept_by_parent(region);
-    case S_END_PAGESIZE:
+    case OBS_STEP_END_PAGESIZE:
         return hex_word(page);
-    case S_END_CALL:
+    case OBS_STEP_END_CALL:
 #if OBS_HAS_CODE
         return ((int (*)(void))(void *)region)() == OBS_RETURNED ? "ok" : "nonzero";
 #else
