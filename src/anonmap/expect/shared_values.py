@@ -112,7 +112,13 @@ RESERVATION_SIZES: Mapping[str, int] = {
 #: int f(void) { return 42; } where the architecture's caches need no maintenance between
 #: writing code and running it: x86-64 keeps instruction fetch coherent with stores (Intel SDM
 #: vol. 3, 11.6 "Self-modifying code"). Elsewhere the calls are made and the code is not run.
-RETURN_42 = {"x86_64": b"\xb8\x2a\x00\x00\x00\xc3"}
+#: It begins with ENDBR64 (f3 0f 1e fa), the mark of a valid indirect-call target: where
+#: indirect branch tracking is enforced (OpenBSD's BTCFI on CPUs with CET) an unmarked target
+#: faults, and Intel's datasheets say of ENDBR32 and ENDBR64 "This instruction is a NOP on
+#: legacy processors for backward compatibility" (12th Generation Intel Core Processors
+#: Datasheet, Volume 1, 655258, "Indirect Branch Tracking"); so the call observes W^X alone,
+#: whatever the process's branch-tracking exemption.
+RETURN_42 = {"x86_64": b"\xf3\x0f\x1e\xfa\xb8\x2a\x00\x00\x00\xc3"}
 RETURNED = 42
 #: What an exec-memory case writes where the architecture has no RETURN_42.
 NO_CODE = bytes(8)
