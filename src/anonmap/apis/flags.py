@@ -1,7 +1,9 @@
-"""Flag values: from the platform's own ``mmap`` module first, then from the profile.
+"""Flag values: from the platform's own ``mmap`` module first, then from its ``<sys/mman.h>``
+as this machine's C compiler reads it (``anonmap.host.headers``), then from the profile.
 
-The profile supplies only what CPython does not export (MAP_FIXED, a flag bit the platform
-leaves unused), each with the header that defines it.
+The profile supplies what CPython does not export (MAP_FIXED, a flag bit the platform leaves
+unused), each with the header that defines it; where the run has the header itself, a name it
+defines is never 'absent' for want of a profile entry.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ class UndefinedName(EndsWith):
 
 
 class Flags:
-    def __init__(self, from_profile: Mapping[str, int]) -> None:
+    def __init__(self, from_profile: Mapping[str, int], from_header: Mapping[str, int] | None = None) -> None:
         self._from_profile = dict(from_profile)
+        self._from_header = dict(from_header or {})
 
     def module_value(self, name: str) -> int | None:
         """The value CPython was built with, or None where its headers lack the name."""
@@ -43,6 +46,8 @@ class Flags:
         module = self.module_value(name)
         if module is not None:
             return module
+        if name in self._from_header:
+            return self._from_header[name]
         if name in self._from_profile:
             return self._from_profile[name]
         raise UndefinedName(name)
@@ -50,6 +55,6 @@ class Flags:
     def anonymous(self) -> int:
         """The anonymous flag under whichever name the platform defines."""
         for name in ANONYMOUS_NAMES:
-            if self.module_value(name) is not None or name in self._from_profile:
+            if self.module_value(name) is not None or name in self._from_header or name in self._from_profile:
                 return self.value(name)
         raise UndefinedName(" and ".join(ANONYMOUS_NAMES))

@@ -61,10 +61,33 @@ class Preprocessed:
     """Non-empty when the environment stopped the preprocessor (see ``Ran.unsupported``)."""
 
 
-def _source() -> str:
-    # A string literal is never macro-expanded, so each line reads '"NAME" = <expansion> ;':
-    # the value where the header defines NAME, NAME itself where it does not.
-    return "#include <sys/mman.h>\n" + "".join(f'"{name}" = {name} ;\n' for name in NAMES)
+def _source(asked: Mapping[str, str]) -> str:
+    # A string literal is never macro-expanded, so each line reads '"KEY" = <expansion> ;':
+    # the value where the header defines the macro, the expression itself where it does not.
+    return "#include <sys/mman.h>\n" + "".join(
+        f'"{key}" = {expression} ;\n' for key, expression in asked.items()
+    )
+
+
+def expansions(
+    compiler: str, flags: tuple[str, ...], asked: Mapping[str, str], time_limit: float
+) -> tuple[processes.Finished, dict[str, str]]:
+    """The preprocessor's run over ``#include <sys/mman.h>`` and each expression ``asked`` (by a
+    key of word characters), and what each expands to there (the expression itself where the
+    header leaves its macro undefined).
+
+    The source is a real file, preprocessed as in a user's build: GCC keeps a system header's
+    #warning to itself when it reads standard input or dumps macros (-dM).
+    """
+    with tempfile.TemporaryDirectory(prefix="anonmap-c-") as build:
+        source = os.path.join(build, "visibility.c")
+        with open(source, "w", encoding="utf-8") as stream:
+            stream.write(_source(asked))
+        done = processes.run([compiler, *flags, "-E", source], time_limit, cwd=build)
+    # Expansions from a system header come split by line markers: drop them, rejoin the text.
+    text = " ".join(line for line in done.stdout.splitlines() if not line.startswith("#"))
+    found = dict(_MARKER.findall(" ".join(text.split())))
+    return done, {key: found[key].strip() for key in asked if key in found} if done.ok else {}
 
 
 def _value(name: str, expansion: str) -> int | None:
@@ -101,25 +124,14 @@ def builds_for(triple: str, arch: str) -> bool:
 
 
 def preprocess(compiler: str, flags: tuple[str, ...], time_limit: float) -> Preprocessed:
-    """What ``#include <sys/mman.h>`` declares under ``flags``, and the warnings it draws.
-
-    The source is a real file, preprocessed as in a user's build: GCC keeps a system header's
-    #warning to itself when it reads standard input or dumps macros (-dM).
-    """
-    with tempfile.TemporaryDirectory(prefix="anonmap-c-") as build:
-        source = os.path.join(build, "visibility.c")
-        with open(source, "w", encoding="utf-8") as stream:
-            stream.write(_source())
-        done = processes.run([compiler, *flags, "-E", source], time_limit, cwd=build)
+    """What ``#include <sys/mman.h>`` declares under ``flags``, and the warnings it draws."""
+    done, expanded = expansions(compiler, flags, {name: name for name in NAMES}, time_limit)
     warnings = tuple(line for line in done.stderr.splitlines() if "warning:" in line)
     if not done.ok:
         return Preprocessed(
             {}, warnings, done.stderr.strip() or done.failure(), stopped_by_environment(done, "preprocessor")
         )
-    # Expansions from a system header come split by line markers: drop them, rejoin the text.
-    text = " ".join(line for line in done.stdout.splitlines() if not line.startswith("#"))
-    found = dict(_MARKER.findall(" ".join(text.split())))
-    values = {name: _value(name, found[name].strip()) for name in NAMES if name in found}
+    values = {name: _value(name, expansion) for name, expansion in expanded.items()}
     return Preprocessed(values, warnings, "")
 
 

@@ -16,11 +16,12 @@ import pytest
 
 from anonmap.apis import registry
 from anonmap.apis.flags import Flags
+from anonmap.apis.syscall import build as observer
 from anonmap.apis.syscall.observations import Observations, ObservationsError, load
 from anonmap.expect import catalogue
 from anonmap.expect.emulation import Emulation, load_emulation
 from anonmap.expect.profiles import Profile, ProfileError, find_profile
-from anonmap.host import headroom, installation
+from anonmap.host import headers, headroom, installation
 from anonmap.host.probe import RunInfo, probe
 from anonmap.plugin.options import Options
 from anonmap.results.records import Record
@@ -110,10 +111,16 @@ def start(config: pytest.Config, options: Options) -> State:
         profile = find_profile(directory, info, platform)
     except ProfileError as error:
         raise pytest.UsageError(f"anonmap: invalid profile or emulation manifest\n{error}") from error
-    flags = (
-        Flags({})
-        if profile is None
-        else Flags({name: c.value for name, c in profile.constant_values(info).items()})
+    documented = (
+        {} if profile is None else {name: c.value for name, c in profile.constant_values(info).items()}
+    )
+    # This machine's own header, where the run is of this platform: a name it defines is asked
+    # of the kernel even where the profile leaves it out. Another platform's run (an emulation,
+    # --anonmap-platform, an observations file) has no header here.
+    here = found is None and platform is None
+    names = observer.profile_constants()
+    flags = Flags(
+        documented, headers.mman_values(info.compilers, info.arch, names, options.time_limit) if here else {}
     )
     # xdist's controller writes the results; its workers only send it their records.
     results = None if hasattr(config, "workerinput") else options.results
