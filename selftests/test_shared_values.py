@@ -1,4 +1,4 @@
-"""What the Python checks and the observer share is written once: every number and text of
+"""What Python's executor and the observer share is written once: every number and text of
 ``anonmap.expect.shared_values`` (and the probe's texts) reaches the observer through its
 generated cases.h, a value changed in Python changes the header, and the observer's C holds no
 copy of its own."""

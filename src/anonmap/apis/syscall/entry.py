@@ -1,6 +1,7 @@
 """The ``syscall`` api as a registry entry: its cases are observed by the freestanding
 observer (``build``), built and run here once per process, or read from an observations file
-made elsewhere (``observations``); the test's Python check is never run for them."""
+made elsewhere (``observations``): the observer ran the case's program, and Python's
+executor never runs it for them."""
 
 from __future__ import annotations
 
