@@ -196,6 +196,7 @@ INCONSISTENT = {
     "a catalogue that is no fingerprint": (("catalogue",), "x" * 300),
     "a capability of another shape": (("capabilities", "fork"), {"available": 1, "detail": ""}),
     "a sysname of 300 characters": (("uname", "sysname"), "L" * 300),
+    "a raw observer naming a C library": (("libc",), "glibc 2.36"),
 }
 
 

@@ -21,6 +21,7 @@ import pytest
 from anonmap.apis.syscall import build as observer
 from anonmap.apis.syscall.header import checked
 from anonmap.files.checked import Malformed
+from anonmap.host.probe import observed, probe
 from selftests.helpers import anonmap_cli, run_suite
 
 #: The runs on this machine build for Linux with its cc.
@@ -59,7 +60,13 @@ def test_the_c_library_observer_passes_every_libc_case_here(tmp_path: Path, comp
     assert done.returncode == 0, done.stderr
     header = json.loads(done.stdout.splitlines()[0])
     assert (header["api"], header["abi"]) == ("libc", f"libc-linux-{platform.machine()}")
+    # The C library it ran on, as the probe names this machine's (musl names no version).
+    here = probe()
+    expected = "musl" if compiler == "musl-gcc" else f"{here.libc} {here.libc_version}"
+    assert header["libc"] == expected
     results = judge_observations(tmp_path, done.stdout)
+    name, _, version = expected.partition(" ")
+    assert (results["run_info"]["libc"], results["run_info"]["libc_version"]) == (name, version)
     libc = [r for r in results["records"] if r["params"].get("api") == "libc"]
     assert len(libc) == len(observer.cases(observer.LIBC_API))
     assert {r["verdict"] for r in libc} <= {"pass", "unsupported"}
@@ -93,12 +100,18 @@ def test_a_c_library_header_is_checked_against_itself() -> None:
     assert checked(_header())["abi"] == "libc-wasi-wasm32"
     emscripten = {"sysname": "Emscripten", "release": "1.0", "version": "#1", "machine": "wasm32"}
     assert checked(_header(abi="libc-emscripten-wasm32", uname=emscripten))
+    # The C library that comes with the system is the probe's <os>-libc at the release; a file
+    # from an observer that did not say is judged as before.
+    assert checked(_header(libc="system"))
+    assert observed(emscripten, 65536, "", {}, (), {}, "system").libc == "emscripten-libc"
+    assert observed(emscripten, 65536, "", {}, (), {}).libc == "none"
     for changes in (
         {"abi": "libc-linux-x86_64"},  # uname says wasi
         {"abi": "wasi-wasm32"},  # the raw observer has no such ABI
         {"api": "syscall"},  # nor does the raw observer print libc-<os>-<arch>
         {"page_size": 4096},  # WebAssembly's page is 64 KiB
         {"binary_abi": "1300000"},  # only the raw FreeBSD observer is branded
+        {"libc": "x" * 65},  # the observer prints at most 63 characters
     ):
         with pytest.raises(Malformed):
             checked(_header(**changes))

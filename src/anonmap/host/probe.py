@@ -124,10 +124,18 @@ def _release(os_name: str, uname: os.uname_result) -> str:
     return uname.release
 
 
+def _system_libc(os_name: str, release: str) -> tuple[str, str]:
+    """The BSDs, macOS and illumos ship libc with the system: its version is the release."""
+    return f"{os_name}-libc", release
+
+
+#: How the observer's C-library backend names a C library that comes with the system.
+SYSTEM_LIBC = "system"
+
+
 def _libc(os_name: str, release: str) -> tuple[str, str]:
     if os_name != "linux":
-        # The BSDs, macOS and illumos ship libc with the system: its version is the release.
-        return f"{os_name}-libc", release
+        return _system_libc(os_name, release)
     try:
         gnu = os.confstr("CS_GNU_LIBC_VERSION")
     except (ValueError, OSError):
@@ -409,20 +417,29 @@ def observed(
     capabilities: Mapping[str, tuple[bool, str]],
     compat: tuple[str, ...],
     settings: Mapping[str, str],
+    libc: str = "",
 ) -> RunInfo:
     """Describe the system an observations file was made on, from what the observer reported
-    of it (``anonmap.apis.syscall.observations``): no libc, Python or compiler took part there."""
+    of it (``anonmap.apis.syscall.observations``): no Python or compiler took part there, and
+    a C library only where ``libc`` names it ("glibc 2.36", "musl", or SYSTEM_LIBC)."""
     names = os.uname_result((uname["sysname"], "", uname["release"], uname["version"], uname["machine"]))
     os_name = _os_name(names)
+    release = names.version if os_name == "illumos" else names.release
+    if not libc:
+        libc_name, libc_version = "none", ""
+    elif libc == SYSTEM_LIBC:
+        libc_name, libc_version = _system_libc(os_name, release)
+    else:
+        libc_name, _, libc_version = libc.partition(" ")
     states = {cap.value: cap for cap in Capability}
     return RunInfo(
         os=os_name,
-        release=names.version if os_name == "illumos" else names.release,
+        release=release,
         kernel=names.release,
         binary_abi=abi_release,
         arch=_ARCH_ALIASES.get(names.machine.lower(), names.machine.lower()),
-        libc="none",
-        libc_version="",
+        libc=libc_name,
+        libc_version=libc_version,
         python="",
         page_size=page_size,
         compat=compat,

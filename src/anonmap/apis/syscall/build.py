@@ -193,7 +193,7 @@ def _constant(name: str, constants: Mapping[str, int], api: str) -> list[str]:
     given = f"#define OBS_{name} {constants.get(name, -1):#x}"
     if api != LIBC_API:
         return [given]
-    lines = []
+    lines: list[str] = []
     for spelling in headers.SPELLINGS.get(name, (name,)):
         macro = spelling.split("(", 1)[0]
         lines += [f"#{'elif' if lines else 'if'} defined({macro})", f"#define OBS_{name} ({spelling})"]

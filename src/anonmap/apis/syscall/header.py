@@ -33,6 +33,8 @@ KEYS = {
     "settings",
     "cases",
 }
+#: Keys an older observer did not print: the C library it ran on ("" for the raw backend).
+OPTIONAL_KEYS = {"libc"}
 _UNAME_KEYS = ("sysname", "release", "version", "machine")
 _CAPABILITIES = ("fork", "dev-zero", "exec-memory")
 #: The ABIs abi.h knows, as the observer names them (OBS_ABI): <os>-<arch>.
@@ -105,6 +107,9 @@ def _shape(data: Mapping[str, Any]) -> None:
     for name, value in data["settings"].items():
         _short(f"settings.{name}", value, most=64)
     _count("cases", data["cases"], 0, 100_000)
+    libc = _short("libc", data.get("libc", ""), empty=True, most=64)
+    if data["api"] == observer.SYSCALL_API and libc:
+        raise Malformed(f"key 'libc': {quoted(libc)}, but the raw observer takes no C library")
 
 
 def _libc_abi(abi: str) -> bool:
@@ -162,7 +167,7 @@ def checked(data: dict[str, Any]) -> dict[str, Any]:
             f"format {quoted(data.get('format'))} is not {FORMAT!r}: not an observations file, or another version's"
         )
     missing = sorted(KEYS - set(data))
-    unknown = sorted(set(data) - KEYS)
+    unknown = sorted(set(data) - KEYS - OPTIONAL_KEYS)
     if missing or unknown:
         raise Malformed(
             f"header lacks key(s) {quoted_names(missing)}"

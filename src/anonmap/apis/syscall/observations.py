@@ -60,11 +60,19 @@ class Observations:
     settings: Mapping[str, str]
     findings: Mapping[str, CaseResult]
     """By ``observer.label`` (behaviour[case id])."""
+    libc: str = ""
+    """The C library the C-library backend ran on, as it named it ('' for the raw backend)."""
 
     def run_info(self) -> RunInfo:
         """The system the observations were made on, as profile conditions read it."""
         return observed(
-            self.uname, self.page_size, self.binary_abi, self.capabilities, self.compat, self.settings
+            self.uname,
+            self.page_size,
+            self.binary_abi,
+            self.capabilities,
+            self.compat,
+            self.settings,
+            self.libc,
         )
 
     def outcome(self, case: Case) -> Isolated:
@@ -193,6 +201,7 @@ def parse(text: str, source: str) -> Observations:
         compat=tuple(header["compat"]),
         settings=dict(header["settings"]),
         findings=findings,
+        libc=header.get("libc", ""),
     )
 
 

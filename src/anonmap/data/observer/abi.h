@@ -193,6 +193,9 @@ static long obs_fork(void) { return obs_syscall(SYS_fork, 0, 0, 0, 0, 0, 0); }
 #if !defined(OBS_BINARY_ABI)
 #define OBS_BINARY_ABI ""
 #endif
+/* No C library takes part. */
+#define OBS_LIBC_NAME ""
+#define OBS_LIBC_VERSION ""
 
 static long obs_mmap(void *address, obs_size length, int prot, int flags, int fd, long offset)
 {

@@ -109,6 +109,21 @@ typedef unsigned long obs_size;
 /* "<os>-<arch>" for the C library of that system: the header's abi names the backend too. */
 #define OBS_ABI "libc-" OBS_OS "-" OBS_ARCH
 
+/* The C library, as the probe names it (host/probe.py _libc): glibc and the version it runs,
+ * musl (which names no version), or "system" where the C library comes with the system (the
+ * BSDs, macOS, illumos, WASI, Emscripten), which the probe names <os>-libc at the release. */
+#if defined(__GLIBC__) && !defined(__EMSCRIPTEN__)
+#include <gnu/libc-version.h>
+#define OBS_LIBC_NAME "glibc "
+#define OBS_LIBC_VERSION gnu_get_libc_version()
+#elif defined(__linux__) && !defined(__EMSCRIPTEN__) && !defined(__BIONIC__) && !defined(__UCLIBC__)
+#define OBS_LIBC_NAME "musl"
+#define OBS_LIBC_VERSION ""
+#else
+#define OBS_LIBC_NAME "system"
+#define OBS_LIBC_VERSION ""
+#endif
+
 #define OBS_PROT_NONE PROT_NONE
 #define OBS_PROT_READ PROT_READ
 #define OBS_PROT_WRITE PROT_WRITE

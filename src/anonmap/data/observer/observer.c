@@ -1240,6 +1240,11 @@ static int observer_main(int argc, char **argv)
     out_field("on", on);
     out_text(", ");
     out_field("binary_abi", OBS_BINARY_ABI);
+    out_text(", ");
+    char libc[64];
+    copy_text(libc, OBS_LIBC_NAME, sizeof libc);
+    copy_text(libc + text_length(libc), OBS_LIBC_VERSION, sizeof libc - text_length(libc));
+    out_field("libc", libc);
     out_text(", \"uname\": {");
     out_field("sysname", names.sysname);
     out_text(", ");
