@@ -13,11 +13,13 @@ documentation gives, with no traceback.
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -264,3 +266,26 @@ def test_the_documented_plugin_options_run(tmp_path: Path) -> None:
     listed = captured([*command, "--help"], REPO, env)
     for spec in options._SPECS:
         assert f"--anonmap-{spec.name}" in listed.stdout
+
+
+def _python_blocks(page: str) -> list[str]:
+    """The page's indented blocks that use the API (``anonmap.``), as Python source."""
+    blocks = re.findall(r"(?m)(?:^    .*\n)+", (REPO / "docs" / page).read_text(encoding="utf-8"))
+    return [textwrap.dedent(block) for block in blocks if "anonmap." in block and "$" not in block]
+
+
+def test_the_api_page_runs_and_shows_what_it_returns() -> None:
+    blocks = _python_blocks("api.md")
+    assert blocks, "docs/api.md shows no Python"
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, "docs/api.md", "exec"), namespace)
+        for line in block.splitlines():
+            # A line ending in a comment of literals says what the expression before it returns.
+            code, _, comment = line.partition("#")
+            try:
+                shown = ast.literal_eval(comment.strip())
+            except (ValueError, SyntaxError):
+                continue
+            value = eval(code, namespace)
+            assert value == shown, f"docs/api.md: {code.strip()} returns {value!r}, the page says {shown!r}"
