@@ -216,11 +216,12 @@ def test_a_short_repository_name_links_only_in_the_form_the_mapping_lists() -> N
     ):
         found = citations.source_link(cite, sources)
         assert found is not None and found[0] == url, cite
-    # No link: a tag not verified in torvalds/linux, a CVS revision, a file no source is about,
-    # a commit alone where the source names two repositories and not it.
+    # No link: a tag not verified in torvalds/linux, an OpenBSD CVS revision (its cvsweb's form
+    # is not verified), a file no source is about, a commit alone where the source names two
+    # repositories and not it.
     for cite in (
         "src: linux mm/mmap.c do_mmap(): len = PAGE_ALIGN(len)",
-        "src: netbsd sys/uvm/uvm_mmap.c rev 1.184 sys_mmap(): EINVAL",
+        "src: openbsd sys/uvm/uvm_mmap.c rev 1.203 sys_mmap(): EINVAL",
         "src: illumos usr/src/uts/common/vm/vm_as.c as_map(): x",
         "src: dragonfly sys/vm/vm_mmap.c kern_mmap() (0123456789ab): x",
     ):
@@ -233,3 +234,63 @@ def test_a_short_repository_name_links_only_in_the_form_the_mapping_lists() -> N
     linked = page.citations(given)
     assert f'href="{gate}/01355ae8e99e/usr/src/uts/common/os/grow.c"' in linked
     assert f'href="{xnu}/xnu-11417.101.15/bsd/kern/kern_mman.c"' in linked
+
+
+def test_a_netbsd_cvs_revision_links_the_file_on_netbsds_cross_reference() -> None:
+    # The tree and its URL form are data, verified like the repositories.
+    nxr = "https://nxr.netbsd.org/xref/src"
+    assert citations.cvs_trees() == {"netbsd": f"{nxr}/{{path}}?r={{revision}}"}
+    for cite, url in (
+        ("src: netbsd sys/sys/mman.h rev 1.62: the MADV_* values", f"{nxr}/sys/sys/mman.h?r=1.62"),
+        ("src: netbsd sys/uvm/uvm_mmap.c sys_mmap() (rev 1.184): x", f"{nxr}/sys/uvm/uvm_mmap.c?r=1.184"),
+        # A branch revision; the first of the file's revisions; the file's own, not the next path's.
+        ("src: netbsd sys/sys/mman.h (rev 1.44.6.1): no MAP_GROWSDOWN", f"{nxr}/sys/sys/mman.h?r=1.44.6.1"),
+        ("src: netbsd sys/sys/mman.h (rev 1.48, 2014; rev 1.62, 2019): x", f"{nxr}/sys/sys/mman.h?r=1.48"),
+        (
+            "src: netbsd sys/sys/cdefs.h (rev 1.159.4.1) and sys/sys/featuretest.h (008a715f6e78, rev 1.13)",
+            f"{nxr}/sys/sys/cdefs.h?r=1.159.4.1",
+        ),
+        # A commit alone that no source places in a repository leaves the CVS revision.
+        (
+            "src: netbsd sys/sys/featuretest.h (008a715f6e78, rev 1.13): x",
+            f"{nxr}/sys/sys/featuretest.h?r=1.13",
+        ),
+    ):
+        found = citations.source_link(cite)
+        assert found is not None and found[0] == url, cite
+        assert cite[found[1] : found[2]] == url.removeprefix(f"{nxr}/").split("?")[0]
+    # A commit the citation gives still links on GitHub, as before.
+    found = citations.source_link(
+        "src: netbsd sys/sys/mman.h rev 1.62 and rev 1.44.6.1 (NetBSD/src 01298e0dd111): x"
+    )
+    assert found is not None and found[0] == "https://github.com/NetBSD/src/blob/01298e0dd111/sys/sys/mman.h"
+    # A revision the citation gives comes before the commit its profile's source read the file at.
+    read = ("sys/sys/mman.h: NetBSD/src 01298e0dd111",)
+    found = citations.source_link("src: netbsd sys/sys/mman.h (rev 1.62): x", read)
+    assert found is not None and found[0] == f"{nxr}/sys/sys/mman.h?r=1.62"
+    found = citations.source_link("src: netbsd sys/sys/mman.h: x", read)
+    assert found is not None and found[0] == "https://github.com/NetBSD/src/blob/01298e0dd111/sys/sys/mman.h"
+    # No revision for the file, none in its citation's head, or one after another path: no link,
+    # and no revision taken from the profile's sources ('sys/sys/mman.h rev 1.62 (2019/12/06)').
+    sources = (
+        "sys/sys/mman.h rev 1.62 (2019/12/06)",
+        "sys/uvm/uvm_mmap.c rev 1.184 (2022/07/07): sys_mmap()",
+    )
+    for cite in (
+        "src: netbsd sys/sys/mman.h: #define MAP_FIXED 0x0010",
+        "src: netbsd sys/uvm/uvm_mmap.c sys_mmap(): as in rev 1.184",
+        "src: netbsd sys/uvm/uvm_map.c uvm_unmap_remove() like sys/uvm/uvm_mmap.c rev 1.184",
+        "man: mmap(2) (NetBSD/src 003762dedd95, rev 1.40): x",
+    ):
+        assert citations.source_link(cite, sources) is None, cite
+    # The installed NetBSD profile's citations, on the pages.
+    linked = page.citations(
+        {
+            "src: netbsd sys/sys/mman.h rev 1.62: the MADV_* values are NORMAL": ["netbsd"],
+            "src: netbsd sys/sys/mman.h: #define MAP_FIXED 0x0010": ["netbsd"],
+        }
+    )
+    assert (
+        linked.count("<a ") == 1
+        and f'href="{nxr}/sys/sys/mman.h?r=1.62">sys/sys/mman.h</a> rev 1.62' in linked
+    )

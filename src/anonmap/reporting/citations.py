@@ -10,7 +10,11 @@ it the revision, are then those the profile's ``sources`` give for that file
 (``sys/vm/vm_mmap.c kern_mmap(): bnovkov/freebsd-src 222452fb5ffa``; a source may list files
 read at one revision, ``a.c f(); b.h: xnu-11417.101.15``). A link is made only from what the
 citation and its profile say; a file no source names with a repository and a commit or release
-gets no link, and neither does a CVS revision (``rev 1.184``), which no GitHub mirror carries.
+gets no link. A CVS revision (``rev 1.184``), which no GitHub mirror carries, is linked only in
+a tree ``data/repositories.toml`` lists with the form 'cvs' and the URL that serves a file at a
+revision: ``src: netbsd sys/uvm/uvm_mmap.c rev 1.184 ...`` or ``src: netbsd sys/sys/mman.h
+(rev 1.44.6.1): ...`` (the tree's name, the path, then its revision before the next path and
+the citation's ': '), when the citation gives no commit that links the file.
 """
 
 from __future__ import annotations
@@ -47,10 +51,55 @@ class Revision(NamedTuple):
 
 
 @functools.cache
-def repositories() -> dict[str, tuple[str, str]]:
-    """The short names data/repositories.toml lists: name -> (owner/name, 'commit' or 'tag')."""
+def _listed() -> tuple[dict[str, str], ...]:
+    """The [[repository]] tables of data/repositories.toml."""
     text = resources.files("anonmap").joinpath("data/repositories.toml").read_text(encoding="utf-8")
-    return {r["name"]: (r["repository"], r["form"]) for r in loads(text)["repository"]}
+    return tuple(loads(text)["repository"])
+
+
+@functools.cache
+def repositories() -> dict[str, tuple[str, str]]:
+    """The GitHub repositories data/repositories.toml lists by a short name:
+    name -> (owner/name, 'commit' or 'tag')."""
+    return {r["name"]: (r["repository"], r["form"]) for r in _listed() if r["form"] in ("commit", "tag")}
+
+
+@functools.cache
+def cvs_trees() -> dict[str, str]:
+    """The CVS trees data/repositories.toml lists: name -> the URL of a file at a revision,
+    with ``{path}`` and ``{revision}`` to fill in."""
+    return {r["name"]: r["url"] for r in _listed() if r["form"] == "cvs"}
+
+
+#: A CVS revision: 'rev 1.184', 'rev 1.44.6.1'.
+_CVS_REVISION = re.compile(r"\brev (?P<revision>\d+(?:\.\d+)+)\b")
+
+
+@functools.cache
+def _cvs_named() -> re.Pattern[str]:
+    """A listed CVS tree's name before a path: 'netbsd sys/uvm/uvm_mmap.c'."""
+    names = "|".join(re.escape(name) for name in cvs_trees()) or r"(?!)"
+    return re.compile(rf"(?<![\w/.-])(?P<tree>{names}) (?=[\w.+-]+/)")
+
+
+def _cvs_link(cite: str) -> tuple[str, int, int] | None:
+    """A file of a listed CVS tree at the CVS revision the citation gives for it: after its
+    path, before the next path and before the ': ' that ends the citation's head."""
+    for tree in _cvs_named().finditer(cite):
+        path = _PATH.match(cite, tree.end())
+        if path is None:
+            continue
+        following = _PATH.search(cite, path.end())
+        head = cite.find(": ", path.end())
+        stop = min(
+            following.start() if following else len(cite),
+            head if head >= 0 else len(cite),
+        )
+        revision = _CVS_REVISION.search(cite, path.end(), stop)
+        if revision is not None:
+            url = cvs_trees()[tree["tree"]].format(path=path["path"], revision=revision["revision"])
+            return url, path.start(), path.end()
+    return None
 
 
 @functools.cache
@@ -98,7 +147,8 @@ def _inline(cite: str) -> Revision | None:
 
 def source_link(cite: str, sources: Sequence[str] = ()) -> tuple[str, int, int] | None:
     """(the URL, where the path starts and ends in ``cite``), or None when neither the citation
-    nor one of its profile's ``sources`` names its file with a repository and a revision."""
+    nor one of its profile's ``sources`` names its file with a repository and a revision, and the
+    citation gives no CVS revision for a file of a listed CVS tree."""
     revision = _inline(cite)
     bare = _BARE.search(cite)
     if bare and revision and revision.start < bare.start():
@@ -107,18 +157,20 @@ def source_link(cite: str, sources: Sequence[str] = ()) -> tuple[str, int, int] 
     end = min(end, bare.start()) if bare else end
     path = _PATH.search(cite, 0, end)
     if path is None:
-        return None
+        return _cvs_link(cite)
     if revision is None or (bare and bare.start() < revision.start):
         read = _read_at(path["path"], sources)
-        if read is None:
-            return None
         if bare:
             # A commit the citation gives is the one read, in the repository its profile names.
-            repo = _repository_of(bare["commit"], read)
+            repo = _repository_of(bare["commit"], read) if read else None
             if repo is None:
-                return None
+                return _cvs_link(cite)
             revision = Revision(repo, bare["commit"], bare.start())
         else:
+            # The CVS revision the citation gives for the file comes before its profile's.
+            cvs = _cvs_link(cite)
+            if read is None or (cvs is not None and cvs[1] == path.start()):
+                return cvs
             revision = Revision(read.repo, read.commit, read.start)
     url = f"{HOST}/{revision.repo}/blob/{revision.commit}/{path['path']}"
     return url, path.start(), path.end()
