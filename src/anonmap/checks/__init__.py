@@ -1,0 +1,1 @@
+"""The system-call-level checks, each written once as a program of steps (``steps``, ``programs``)."""
