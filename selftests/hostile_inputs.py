@@ -140,7 +140,7 @@ def _observation_header() -> dict[str, Any]:
     labels = [observer.label(case) for case in observer.cases()]
     return {
         "format": "anonmap-observations/1",
-        "catalogue": observer.digest(labels),
+        "catalogue": observer.fingerprint(observer.programs()),
         "api": "syscall",
         "abi": "linux-x86_64",
         "on": "vm",

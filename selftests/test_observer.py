@@ -270,6 +270,9 @@ def test_bad_observation_files_get_one_clear_line(binary: Path) -> None:
         f'{{"end": {len(lines) - 3}}}',
     ]
     assert "zero-fill[syscall-private-size=1]" in _refusal("\n".join(dropped))
+    # The same cases observed by other checks: an observer built before a program changed.
+    other = json.dumps({**json.loads(lines[0]), "catalogue": "0" * 16})
+    assert "built from other checks" in _refusal("\n".join([other, *lines[1:]]))
     assert "does not count" in _refusal("\n".join([*lines[:-1], '{"end": 3}']))
     assert "a second record" in _refusal("\n".join([lines[0], lines[1], *lines[1:]]))
 

@@ -50,7 +50,7 @@ PAGE_SIZES = {"x86_64": (4096,), "aarch64": (4096, 16384, 65536), "wasm32": (655
 _UNAME_LENGTH = 256
 #: The observer's time limit is the suite's, at most an hour.
 _MAX_TIME_LIMIT_MS = 3_600_000
-#: The catalogue fingerprint: build.digest's 16 hex digits.
+#: The catalogue fingerprint: build.fingerprint's 16 hex digits.
 _FINGERPRINT_LENGTH = 16
 
 

@@ -175,7 +175,12 @@ def parse(text: str, source: str) -> Observations:
         raise ObservationsError(
             f"{source}: truncated: no end record after {len(findings)} of the {header['cases']} cases (did the observer die?)"
         )
-    expected = [observer.label(case) for case in observer.cases(header["api"])]
+    try:
+        programs = observer.programs(header["api"])
+    except observer.MissingCheck as missing_check:
+        raise ObservationsError(f"{source}: cannot be judged here: {missing_check}") from None
+    expected = [observer.label(case) for case, _ in programs]
+    ours = observer.fingerprint(programs)
     missing = [label for label in expected if label not in findings]
     unknown = [label for label in findings if label not in set(expected)]
     if missing or unknown:
@@ -185,7 +190,13 @@ def parse(text: str, source: str) -> Observations:
         ]
         raise ObservationsError(
             f"{source}: the observer was built from another catalogue (fingerprint {header['catalogue']}, "
-            f"this one {observer.digest(expected)}): {'; '.join(p for p in parts if p)}; rebuild it from this anonmap"
+            f"this one {ours}): {'; '.join(p for p in parts if p)}; rebuild it from this anonmap"
+        )
+    if header["catalogue"] != ours:
+        # The same cases, other programs: what it observed is not what this anonmap's checks ask.
+        raise ObservationsError(
+            f"{source}: the observer was built from other checks (fingerprint {header['catalogue']}, "
+            f"this anonmap's {ours}): the same cases, observed by other programs; rebuild it from this anonmap"
         )
     return Observations(
         source=source,
