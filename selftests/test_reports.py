@@ -144,6 +144,11 @@ def test_a_citation_links_its_file_only_at_the_commit_it_names() -> None:
         assert citations.source_link(plain) is None and "<a " not in page.cite(plain)
 
 
+def _unlinked(sources: tuple[str, ...], *cites: str) -> None:
+    for cite in cites:
+        assert citations.source_link(cite, sources) is None, cite
+
+
 def test_a_citation_naming_a_file_alone_links_it_at_the_revision_its_profile_read() -> None:
     sources = (
         "sys/vm/vm_mmap.c kern_mmap(), vm_mmap_object(): bnovkov/freebsd-src 222452fb5ffa (1600018)",
@@ -219,13 +224,13 @@ def test_a_short_repository_name_links_only_in_the_form_the_mapping_lists() -> N
     # No link: a tag not verified in torvalds/linux, an OpenBSD CVS revision (its cvsweb's form
     # is not verified), a file no source is about, a commit alone where the source names two
     # repositories and not it.
-    for cite in (
+    _unlinked(
+        sources,
         "src: linux mm/mmap.c do_mmap(): len = PAGE_ALIGN(len)",
         "src: openbsd sys/uvm/uvm_mmap.c rev 1.203 sys_mmap(): EINVAL",
         "src: illumos usr/src/uts/common/vm/vm_as.c as_map(): x",
         "src: dragonfly sys/vm/vm_mmap.c kern_mmap() (0123456789ab): x",
-    ):
-        assert citations.source_link(cite, sources) is None, cite
+    )
     # The installed profiles' citations are linked on the pages.
     given = {
         "src: illumos usr/src/uts/common/os/grow.c zmap(): every call builds its own segment": ["illumos"],
@@ -276,13 +281,13 @@ def test_a_netbsd_cvs_revision_links_the_file_on_netbsds_cross_reference() -> No
         "sys/sys/mman.h rev 1.62 (2019/12/06)",
         "sys/uvm/uvm_mmap.c rev 1.184 (2022/07/07): sys_mmap()",
     )
-    for cite in (
+    _unlinked(
+        sources,
         "src: netbsd sys/sys/mman.h: #define MAP_FIXED 0x0010",
         "src: netbsd sys/uvm/uvm_mmap.c sys_mmap(): as in rev 1.184",
         "src: netbsd sys/uvm/uvm_map.c uvm_unmap_remove() like sys/uvm/uvm_mmap.c rev 1.184",
         "man: mmap(2) (NetBSD/src 003762dedd95, rev 1.40): x",
-    ):
-        assert citations.source_link(cite, sources) is None, cite
+    )
     # The installed NetBSD profile's citations, on the pages.
     linked = page.citations(
         {
