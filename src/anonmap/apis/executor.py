@@ -32,6 +32,16 @@ _FIXED_FDS: dict[Fd, Callable[[], int]] = {
 }
 
 
+#: The ends that fork, each by what it asks of the child (``anonmap.apis.forking``).
+_FORKS: dict[Op, Callable[[Region], str]] = {
+    Op.END_SEEN_BY_PARENT: lambda r: forking.sharing(r, "child-to-parent"),
+    Op.END_SEEN_BY_CHILD: lambda r: forking.sharing(r, "parent-to-child"),
+    Op.END_INHERITED: forking.inherited,
+    Op.END_SEEN_AFTER_FORK: forking.seen_after_fork,
+    Op.END_KEPT_BY_PARENT: forking.kept_by_parent,
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Machine:
     """What a program's steps need to know of where they run."""
@@ -177,14 +187,7 @@ class _Run:
             if shared_values.RETURN_42.get(self.machine.arch) is None:
                 return "ok"
             return "ok" if libc.run_code(self.address(step.reg)) == shared_values.RETURNED else "nonzero"
-        forks: dict[Op, Callable[[Region], str]] = {
-            Op.END_SEEN_BY_PARENT: lambda r: forking.sharing(r, "child-to-parent"),
-            Op.END_SEEN_BY_CHILD: lambda r: forking.sharing(r, "parent-to-child"),
-            Op.END_INHERITED: forking.inherited,
-            Op.END_SEEN_AFTER_FORK: forking.seen_after_fork,
-            Op.END_KEPT_BY_PARENT: forking.kept_by_parent,
-        }
-        return forks[op](self.region(step.reg))
+        return _FORKS[op](self.region(step.reg))
 
 
 def execute(program: Program, api: str, machine: Machine) -> str:

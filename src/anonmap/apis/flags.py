@@ -55,6 +55,6 @@ class Flags:
     def anonymous(self) -> int:
         """The anonymous flag under whichever name the platform defines."""
         for name in ANONYMOUS_NAMES:
-            if self.module_value(name) is not None or name in self._from_header or name in self._from_profile:
+            if self.module_value(name) is not None or name in self._from_profile:
                 return self.value(name)
         raise UndefinedName(" and ".join(ANONYMOUS_NAMES))

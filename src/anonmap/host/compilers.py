@@ -25,6 +25,10 @@ from anonmap.host import headroom, processes
 
 #: The compilers the matrix tries, by the name looked up on PATH.
 COMPILERS = ("cc", "gcc", "clang", "musl-gcc")
+#: The compilers that build with this machine's own C library, first usable first: the observer
+#: is built, and the platform's <sys/mman.h> read, with the first of them (musl-gcc is gcc
+#: again, with a C library neither the observer nor the platform's header is).
+NATIVE = ("cc", "gcc", "clang")
 
 #: Feature-test configurations: name -> compiler flags.
 CONFIGS: dict[str, tuple[str, ...]] = {

@@ -19,8 +19,6 @@ SPELLINGS: Mapping[str, tuple[str, ...]] = {
     "INHERIT_SHARE": ("INHERIT_SHARE", "MAP_INHERIT_SHARE"),
     "MAP_ALIGNED_21": ("MAP_ALIGNED(21)",),
 }
-#: The compilers asked, first usable first (the probe's names).
-_ASKED = ("cc", "gcc", "clang")
 _SUFFIXED = re.compile(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b")
 _BINARY: dict[type[ast.operator], Callable[[int, int], int]] = {
     ast.LShift: lambda a, b: a << b,
@@ -57,30 +55,34 @@ def evaluate(expansion: str) -> int | None:
     return _value(tree.body)
 
 
+def _native(paths: Mapping[str, str], arch: str, time_limit: float) -> str:
+    """The first of ``compilers.NATIVE`` in ``paths`` that builds and runs programs for
+    ``arch`` (another architecture's header is not this platform's), or ''. ``compilers.check``
+    is once a process, shared with the observer's build and the C layer."""
+    for compiler in compilers.NATIVE:
+        path = paths.get(compiler, "")
+        if path and not compilers.check(path, arch, time_limit).unsupported:
+            return path
+    return ""
+
+
 def mman_values(
     paths: Mapping[str, str], arch: str, names: Sequence[str], time_limit: float
 ) -> dict[str, int]:
-    """Each of ``names`` the header defines, with its value, from the first compiler in ``paths``
-    that builds for ``arch`` (another architecture's header is not this platform's); empty
-    where none does or the header cannot be read."""
-    for compiler in _ASKED:
-        path = paths.get(compiler, "")
-        if not path:
-            continue
-        triple = compilers.target(path, time_limit)
-        if not triple.ok or not compilers.builds_for(triple.stdout.strip(), arch):
-            continue
-        spelled = {name: SPELLINGS.get(name, (name,)) for name in names}
-        expressions = list(dict.fromkeys(s for spellings in spelled.values() for s in spellings))
-        keys = {expression: f"k{i}" for i, expression in enumerate(expressions)}
-        done, expanded = compilers.expansions(path, (), {keys[e]: e for e in expressions}, time_limit)
-        if not done.ok:
-            return {}
-        values: dict[str, int] = {}
-        for name, spellings in spelled.items():
-            found = (evaluate(expanded.get(keys[s], s)) for s in spellings if expanded.get(keys[s], s) != s)
-            value = next((v for v in found if v is not None), None)
-            if value is not None:
-                values[name] = value
-        return values
-    return {}
+    """Each of ``names`` the header defines, with its value, as the first native compiler for
+    ``arch`` reads it; empty where there is none or the header cannot be read."""
+    path = _native(paths, arch, time_limit)
+    if not path:
+        return {}
+    spelled = {name: SPELLINGS.get(name, (name,)) for name in names}
+    expressions = list(dict.fromkeys(s for spellings in spelled.values() for s in spellings))
+    keys = {expression: f"k{i}" for i, expression in enumerate(expressions)}
+    done, expanded = compilers.expansions(path, (), {keys[e]: e for e in expressions}, time_limit)
+    if not done.ok:
+        return {}
+    # An undefined macro expands to itself, a name or a call: no constant, so no value.
+    found = {
+        name: next((v for s in spellings if (v := evaluate(expanded.get(keys[s], ""))) is not None), None)
+        for name, spellings in spelled.items()
+    }
+    return {name: value for name, value in found.items() if value is not None}

@@ -29,6 +29,8 @@ from anonmap.host.versions import Version, parse_version
 #: The compatibility-layer word for a process under a seccomp filter (/proc/self/status
 #: "Seccomp: 2", SECCOMP_MODE_FILTER; proc(5)): a sandbox may refuse calls the platform allows.
 SECCOMP = "seccomp-filter"
+#: The compatibility-layer word for a user-mode emulator (qemu-user) answering in the kernel's place.
+QEMU_USER = "qemu-user"
 
 #: uname machine names folded to one spelling per architecture.
 _ARCH_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "i86pc": "x86_64"}
@@ -180,7 +182,7 @@ def _compat_layers(os_name: str, uname: os.uname_result, arch: str) -> tuple[str
             found.append("gvisor")
         if arch not in ("x86_64", "i386", "i686") and _x86_cpuinfo(_read_text("/proc/cpuinfo")):
             # An x86 host's cpuinfo under a non-x86 uname: qemu-user passed the host's through.
-            found.append("qemu-user")
+            found.append(QEMU_USER)
         # systemd and podman spell the variable lower-case.
         in_container = os.environ.get("container")  # noqa: SIM112
         if in_container or Path("/.dockerenv").exists() or Path("/run/.containerenv").exists():

@@ -15,7 +15,7 @@ from anonmap.apis.flags import Flags
 from anonmap.apis.interface import Check, Context
 from anonmap.expect import catalogue, outcomes
 from anonmap.expect.profiles import Expectation
-from anonmap.host.probe import SECCOMP, Capability
+from anonmap.host.probe import QEMU_USER, SECCOMP, Capability
 from anonmap.plugin.session import State
 from anonmap.results.records import Record
 from anonmap.results.verdicts import Verdict, decide
@@ -162,7 +162,7 @@ class Judge:
     def machine(self) -> Machine:
         """What a check's program needs to know of this machine (``executor.execute``)."""
         info = self._state.run_info
-        return Machine(self.flags, info.arch, "qemu-user" in info.compat)
+        return Machine(self.flags, info.arch, QEMU_USER in info.compat)
 
     @property
     def arch(self) -> str:

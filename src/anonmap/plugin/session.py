@@ -116,12 +116,15 @@ def start(config: pytest.Config, options: Options) -> State:
     )
     # This machine's own header, where the run is of this platform: a name it defines is asked
     # of the kernel even where the profile leaves it out. Another platform's run (an emulation,
-    # --anonmap-platform, an observations file) has no header here.
-    here = found is None and platform is None
-    names = observer.profile_constants()
-    flags = Flags(
-        documented, headers.mman_values(info.compilers, info.arch, names, options.time_limit) if here else {}
+    # --anonmap-platform, an observations file) has no header here, and xdist's controller,
+    # which runs no check, does not ask.
+    controller = getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput")
+    header = (
+        headers.mman_values(info.compilers, info.arch, observer.profile_constants(), options.time_limit)
+        if found is None and platform is None and not controller
+        else {}
     )
+    flags = Flags(documented, header)
     # xdist's controller writes the results; its workers only send it their records.
     results = None if hasattr(config, "workerinput") else options.results
     results_path = _results_path(results, info) if results else None

@@ -33,10 +33,6 @@ LIBC_API = "libc"
 #: Each backend by the api it observes: the system interface's header, and how it is compiled.
 BACKENDS = (SYSCALL_API, LIBC_API)
 
-#: The compilers the observer is built with here, first usable first (musl-gcc is gcc again,
-#: with a libc the observer does not use).
-COMPILERS = ("cc", "gcc", "clang")
-
 #: The targets the observer's system interface (data/observer/abi.h) knows: a clang triple,
 #: with the profile whose constants it is built with.
 TARGETS = {
@@ -160,7 +156,7 @@ def profile_constants() -> tuple[str, ...]:
     does (``Flags.value``): every name the programs use beyond the ABI's (abi.h, libc.h)."""
     written = [case for b in catalogue.behaviours() if b in checks.CHECKS for case in catalogue.cases(b)]
     used = steps_header.names_used(checks.program(case) for case in written)
-    return used[len(steps_header.ABI_NAMES) :]
+    return tuple(name for name in used if name not in steps_header.ABI_NAMES)
 
 
 def case_header(constants: Mapping[str, int], api: str = SYSCALL_API, host: bool = True) -> str:

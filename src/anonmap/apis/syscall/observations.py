@@ -248,14 +248,14 @@ def here(
     constants: tuple[tuple[str, int], ...],
     time_limit: float,
 ) -> Here:
-    """Build the observer with the first of ``observer.COMPILERS`` that builds and runs
+    """Build the observer with the first of ``compilers.NATIVE`` that builds and runs
     programs for this machine, and run it; once per process, shared by the cases."""
     no_abi = observer.abi_unsupported(os_name, arch)
     if no_abi:
         return Here(None, unsupported=no_abi)
     problems = []
     for name, path in compilers:
-        if name not in observer.COMPILERS or not path:
+        if name not in ctoolchain.NATIVE or not path:
             continue
         toolchain = ctoolchain.check(path, arch, time_limit)
         if toolchain.unsupported:
@@ -277,6 +277,6 @@ def here(
                 None,
                 error=f"{error}; the observer ended with {ran.failure() or 'exit status 0'}: {ran.stderr.strip()[-500:]}",
             )
-    names = ", ".join(observer.COMPILERS)
+    names = ", ".join(ctoolchain.NATIVE)
     found = "; ".join(problems) or f"none of {names} is on PATH (probe: compilers)"
     return Here(None, unsupported=f"no C compiler to build the observer for this machine: {found}")

@@ -295,22 +295,19 @@ static long defined(long value, const char *name)
     return value;
 }
 
-/* Under --on emulator, a case that rests on what qemu-user does in the kernel's place is
- * unsupported; what that is reads ``before what after``. */
-static void emulator_answers(const char *before, const char *what, const char *after)
+/* EMULATED: under --on emulator, a case that rests on what qemu-user does in the kernel's place
+ * is unsupported; ``what`` says what that is. */
+static void emulator_answers(const char *what)
 {
     if (emulated) {
         message_used = 0;
         add("unsupported\n\n");
         add(OBS_EMULATOR_ANSWERS_BEFORE);
-        add(before);
         add(what);
-        add(after);
         add(OBS_EMULATOR_ANSWERS_AFTER);
         send_and_exit();
     }
 }
-
 
 /* ---- the calls the checks make ---------------------------------------------------------- */
 
@@ -787,7 +784,7 @@ static void step(const struct obs_step *s)
             observed(s->word, "");
         break;
     case OBS_STEP_EMULATED:
-        emulator_answers("", s->word, "");
+        emulator_answers(s->word);
         break;
     case OBS_STEP_LIMIT_DATA:
         limit_data(LENGTH(s));
