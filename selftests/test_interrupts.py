@@ -132,3 +132,41 @@ def test_an_interrupted_run_stops_cleanly_and_keeps_the_complete_results(
     assert interrupted["complete"] is False
     assert "interrupted" in interrupted["incomplete_reason"]
     assert "INCOMPLETE" in text
+
+
+@pytest.mark.parametrize("rule", ["INTERRUPT_PARENT_AT_FORK", "INTERRUPT_CHILD_AT_FORK"])
+def test_an_interrupt_as_a_check_forks_is_never_lost_nor_blamed_on_the_platform(
+    tmp_path: Path, rule: str
+) -> None:
+    """A preloaded fork() sends SIGINT the moment one check's fork returns. In the runner, the
+    next code is Python's at-fork callbacks, where an interrupt is printed as unraisable and
+    dropped: the run must still stop as interrupted. In the check's child, nobody but the
+    sender is interrupted: the run goes on, and that case is unsupported, not a deviation."""
+    shim = build_shim([rule], tmp_path)
+    results = tmp_path / "results.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["LD_PRELOAD"] = str(shim)
+    command = suite.command([f"--anonmap-results={results}", "-n", "0", "-k", "zero_fill"])
+    run = subprocess.run(
+        command,
+        check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )
+    text = run.stdout + run.stderr
+    written = json.loads(results.read_text())
+    if rule == "INTERRUPT_PARENT_AT_FORK":
+        assert run.returncode == pytest.ExitCode.INTERRUPTED, (
+            f"a SIGINT as a check forked was dropped:\n{text}"
+        )
+        assert written["complete"] is False and "interrupted" in written["incomplete_reason"], written
+        assert written["records"], "the interrupt came before any check forked: the shim missed the isolate"
+        return
+    assert written["complete"] is True, text
+    ended = [record for record in written["records"] if record["verdict"] != "pass"]
+    assert len(ended) == 1 and ended[0]["verdict"] == "unsupported", ended
+    assert "SIGINT from outside the run" in json.dumps(ended[0]), ended

@@ -344,3 +344,27 @@ int madvise(void *addr, size_t len, int advice)
 #endif
     return done;
 }
+
+#if defined(RULE_INTERRUPT_PARENT_AT_FORK) || defined(RULE_INTERRUPT_CHILD_AT_FORK)
+#include <dlfcn.h>
+#include <signal.h>
+/* Not a platform's rule: a hostile one for the harness's own tests. The fifth fork() of the
+ * process (one of the runner's isolated checks) is interrupted the moment it returns, before
+ * the caller runs any code of its own: in the parent, where Python's at-fork callbacks run
+ * next, or in the child, before it leaves the runner's process group. */
+#define SHIM_INTERRUPTED_FORK 5
+pid_t fork(void)
+{
+    static int forks;
+    pid_t (*real)(void) = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork");
+    pid_t pid = real();
+#ifdef RULE_INTERRUPT_PARENT_AT_FORK
+    int interrupted = pid > 0;
+#else
+    int interrupted = pid == 0;
+#endif
+    if (++forks == SHIM_INTERRUPTED_FORK && interrupted)
+        kill(getpid(), SIGINT);
+    return pid;
+}
+#endif

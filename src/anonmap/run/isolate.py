@@ -26,6 +26,8 @@ from anonmap.run import reaping
 from anonmap.run.ending import EndsWith, Unsupported
 
 DEFAULT_TIME_LIMIT = 10.0
+#: The signals that end a run (session.py raises KeyboardInterrupt for SIGTERM too).
+INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +44,7 @@ class ForkUnavailable(Exception):
     """The environment refused fork: the check cannot run here."""
 
 
-def _child(check: Callable[[], str], write_end: int) -> None:
+def _child(check: Callable[[], str], write_end: int, mask: set[int | signal.Signals]) -> None:
     # Never returns: the child must not run pytest's teardown or atexit handlers.
     status = 0
     try:
@@ -55,8 +57,10 @@ def _child(check: Callable[[], str], write_end: int) -> None:
         faulthandler.disable()
         for signum in (signal.SIGSEGV, signal.SIGBUS):
             signal.signal(signum, signal.SIG_DFL)
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in INTERRUPTS:
             signal.signal(signum, signal.SIG_DFL)
+        # An interrupt held back over the fork now ends the child by default, check and all.
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         try:
             message = "outcome\n" + check()
         except Unsupported as unsupported:
@@ -99,24 +103,30 @@ def run(check: Callable[[], str], time_limit: float = DEFAULT_TIME_LIMIT) -> Iso
     reaping.become_subreaper()
     before = reaping.children()
     read_end, write_end = os.pipe()
+    # os.fork() runs Python's at-fork callbacks (logging's lock release), and an interrupt
+    # raised inside one is printed as "unraisable" and dropped: the run would go on as if never
+    # interrupted. Held back over the fork, it is raised below once the child can be killed.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
     try:
         with warnings.catch_warnings():
             # The child only runs the check and exits; it takes no lock another thread holds.
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
     except OSError as error:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(read_end)
         os.close(write_end)
         raise ForkUnavailable(f"fork() failed: {error.strerror}") from error
     if pid == 0:
         os.close(read_end)
-        _child(check, write_end)
+        _child(check, write_end, mask)
     os.close(write_end)
     with contextlib.suppress(OSError):  # the child already did it, or has already exited
         os.setpgid(pid, pid)
     deadline = time.monotonic() + time_limit
     status: int | None = None
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         received, timed_out = _read_until(read_end, deadline)
         if not received and not timed_out:
             # The pipe closed with no message: let the child finish dying, so its status
@@ -134,6 +144,13 @@ def run(check: Callable[[], str], time_limit: float = DEFAULT_TIME_LIMIT) -> Iso
         return Isolated("timeout", f"no result within {time_limit:g} s")
     # A complete message means the check finished; the group kill may still have caught the
     # child on its way out, so its exit status only counts when no message came.
+    if not received and os.WIFSIGNALED(status) and os.WTERMSIG(status) in INTERRUPTS:
+        # No platform answers a memory call with an interrupt: somebody stopped the check.
+        return Isolated(
+            "",
+            unsupported=f"the check's child was ended by {processes.signal_name(os.WTERMSIG(status))} "
+            "from outside the run before it sent a result",
+        )
     if not received and os.WIFSIGNALED(status):
         return Isolated(processes.signal_name(os.WTERMSIG(status)), "the child was killed by a signal")
     kind, _, rest = received.decode(errors="replace").partition("\n")
