@@ -130,6 +130,32 @@ def test_a_sandbox_that_blocks_fork_makes_every_case_unsupported_not_a_deviation
 
 
 @pytest.mark.skipif(not LINUX, reason="seccomp is Linux's")
+def test_a_filter_answering_a_kernels_errno_is_a_deviation_that_names_the_filter(tmp_path: Path) -> None:
+    """A filter answering ENOMEM, as a kernel short of memory would: nothing tells the two apart,
+    so every shared anonymous case is a deviation (a sandbox must not hide a platform's), and
+    each says a filter is installed and how to tell; the private cases are untouched."""
+    from anonmap.plugin.judge import FILTERED
+    from selftests.emulation import seccomp
+
+    if not seccomp.supported(platform.machine()):
+        pytest.skip(f"unsupported: the seccomp persona knows no mmap syscall number for {platform.machine()}")
+    launcher = [
+        str(REPO / "selftests" / "emulation" / "launch.py"),
+        "--seccomp",
+        "shared-anonymous-enomem",
+        "--",
+    ]
+    run = run_suite(tmp_path, ["-n", "0", "-k", "zero_fill"], launcher=launcher)
+    assert run.results is not None, run.output
+    records = _records(run.results)
+    shared = [r for r in records if "-shared-" in str(r["case"])]
+    assert shared and all(r["verdict"] == "deviation" and r["observed"] == "ENOMEM" for r in shared), shared
+    assert all(FILTERED in str(r["detail"]) for r in shared), shared
+    assert {r["verdict"] for r in records if r not in shared} == {"pass"}
+    assert FILTERED in run.output
+
+
+@pytest.mark.skipif(not LINUX, reason="seccomp is Linux's")
 def test_a_kernel_without_the_fork_advice_flips_exactly_the_cases_that_depend_on_it(tmp_path: Path) -> None:
     from selftests.emulation import seccomp
 

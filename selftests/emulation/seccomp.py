@@ -345,6 +345,8 @@ PROGRAMS: dict[str, Callable[[str, int], list[Insn]]] = {
     # A sandbox that forbids shared anonymous memory.
     "shared-anonymous-eperm": shared_anonymous_refused(_RET_ERRNO | errno.EPERM),
     "shared-anonymous-kill": shared_anonymous_refused(_RET_KILL_PROCESS),
+    # One that refuses it with the errno a kernel short of memory gives.
+    "shared-anonymous-enomem": shared_anonymous_refused(_RET_ERRNO | errno.ENOMEM),
     # A sandbox that lets a process fork but not wait for its children.
     "wait4-eperm": wait4_eperm,
     # A kernel without the fork advice.

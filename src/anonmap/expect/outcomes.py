@@ -48,6 +48,11 @@ _SHAPES = (
 )
 
 
+def is_errno(word: str) -> bool:
+    """Whether the outcome word is an errno's name (EINVAL, or E<number> where it has none)."""
+    return _SHAPES[0].fullmatch(word) is not None
+
+
 def is_outcome(word: str) -> bool:
     """Whether ``word`` is one observable outcome."""
     return word in WORDS or any(shape.fullmatch(word) for shape in _SHAPES)

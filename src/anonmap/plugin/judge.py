@@ -26,6 +26,14 @@ from anonmap.run import isolate
 #: (systemd's default for SystemCallFilter=) and SECCOMP_RET_TRAP end the caller with
 #: (seccomp(2)). Under a filter, an unexpected one is the sandbox's.
 SANDBOX_ANSWERS = ("EPERM", "SIGSYS")
+#: What a deviation observed as another errno under a filter adds to its detail. A filter may
+#: answer with any errno (SECCOMP_RET_ERRNO), and nothing a process can read tells its answer
+#: from the kernel's, so the deviation stands, since a sandbox must not hide a platform's, and
+#: says how to tell.
+FILTERED = (
+    "a seccomp filter is installed and may have answered in the kernel's place: "
+    "run outside the sandbox to tell which"
+)
 #: The user property a record travels in, from an xdist worker to the controller.
 PROPERTY = "anonmap-record"
 
@@ -193,9 +201,10 @@ class Judge:
                 f"answered {isolated.outcome} while a seccomp filter is installed ({SECCOMP} in the "
                 f"probe's compatibility layers): a sandbox's policy, not {info.os}'s behaviour; {isolated.detail}"
             )
-        record = self._record(
-            verdict, isolated.outcome, isolated.detail or isolated.harness_error, expectation
-        )
+        detail = isolated.detail or isolated.harness_error
+        if verdict is Verdict.DEVIATION and SECCOMP in info.compat and outcomes.is_errno(isolated.outcome):
+            detail = "; ".join(part for part in (detail, FILTERED) if part)
+        record = self._record(verdict, isolated.outcome, detail, expectation)
         platform = f"{info.os} {info.release} {info.arch}"
         if verdict is Verdict.KNOWN_DEVIATION and expectation is not None:
             # As lit's XFAIL: the platform still does what its reported bug makes it do.
