@@ -144,6 +144,13 @@ def test_a_citation_links_its_file_only_at_the_commit_it_names() -> None:
         assert citations.source_link(plain) is None and "<a " not in page.cite(plain)
 
 
+def _linked(sources: tuple[str, ...], *expected: tuple[str, str]) -> None:
+    """Each citation is linked to its URL."""
+    for cite, url in expected:
+        found = citations.source_link(cite, sources)
+        assert found is not None and found[0] == url, cite
+
+
 def _unlinked(sources: tuple[str, ...], *cites: str) -> None:
     for cite in cites:
         assert citations.source_link(cite, sources) is None, cite
@@ -187,7 +194,8 @@ def test_a_short_repository_name_links_only_in_the_form_the_mapping_lists() -> N
         "https://github.com/illumos/illumos-gate/blob",
         "https://github.com/apple-oss-distributions/xnu/blob",
     )
-    for cite, url in (
+    _linked(
+        sources,
         # A file alone: the profile's source names it with 'illumos-gate <commit>'.
         (
             "src: illumos usr/src/uts/common/os/grow.c zmap(): amp = NULL",
@@ -218,9 +226,7 @@ def test_a_short_repository_name_links_only_in_the_form_the_mapping_lists() -> N
             "src: dragonfly sys/vm/vm_mmap.c sys_mprotect() (86269ee06080): x",
             "https://github.com/DragonFlyBSD/DragonFlyBSD/blob/86269ee06080/sys/vm/vm_mmap.c",
         ),
-    ):
-        found = citations.source_link(cite, sources)
-        assert found is not None and found[0] == url, cite
+    )
     # No link: a tag not verified in torvalds/linux, an OpenBSD CVS revision (its cvsweb's form
     # is not verified), a file no source is about, a commit alone where the source names two
     # repositories and not it.
@@ -264,28 +270,39 @@ def test_a_netbsd_cvs_revision_links_the_file_on_netbsds_cross_reference() -> No
         found = citations.source_link(cite)
         assert found is not None and found[0] == url, cite
         assert cite[found[1] : found[2]] == url.removeprefix(f"{nxr}/").split("?")[0]
-    # A commit the citation gives still links on GitHub, as before.
-    found = citations.source_link(
-        "src: netbsd sys/sys/mman.h rev 1.62 and rev 1.44.6.1 (NetBSD/src 01298e0dd111): x"
-    )
-    assert found is not None and found[0] == "https://github.com/NetBSD/src/blob/01298e0dd111/sys/sys/mman.h"
+    # A CVS revision the citation gives is served by NetBSD's own server before a mirror's commit.
+    for cite in (
+        "src: netbsd sys/sys/mman.h rev 1.62 and rev 1.44.6.1 (NetBSD/src 01298e0dd111): x",
+        "src: netbsd sys/sys/mman.h (NetBSD/src 01298e0dd111, rev 1.62): x",
+    ):
+        found = citations.source_link(cite)
+        assert found is not None and found[0] == f"{nxr}/sys/sys/mman.h?r=1.62", cite
     # A revision the citation gives comes before the commit its profile's source read the file at.
     read = ("sys/sys/mman.h: NetBSD/src 01298e0dd111",)
     found = citations.source_link("src: netbsd sys/sys/mman.h (rev 1.62): x", read)
     assert found is not None and found[0] == f"{nxr}/sys/sys/mman.h?r=1.62"
     found = citations.source_link("src: netbsd sys/sys/mman.h: x", read)
     assert found is not None and found[0] == "https://github.com/NetBSD/src/blob/01298e0dd111/sys/sys/mman.h"
-    # No revision for the file, none in its citation's head, or one after another path: no link,
-    # and no revision taken from the profile's sources ('sys/sys/mman.h rev 1.62 (2019/12/06)').
+    # No revision in its citation's head: the one the profile's sources say the file was read at.
     sources = (
         "sys/sys/mman.h rev 1.62 (2019/12/06)",
-        "sys/uvm/uvm_mmap.c rev 1.184 (2022/07/07): sys_mmap()",
+        "sys/uvm/uvm_fault.c rev 1.171; sys/arch/amd64/amd64/trap.c rev 1.113.2.1: trap()",
     )
+    _linked(
+        sources,
+        ("src: netbsd sys/sys/mman.h: #define MAP_FIXED 0x0010", f"{nxr}/sys/sys/mman.h?r=1.62"),
+        (
+            "src: netbsd sys/arch/amd64/amd64/trap.c trap(): x",
+            f"{nxr}/sys/arch/amd64/amd64/trap.c?r=1.113.2.1",
+        ),
+        # The citation's own revision still comes first.
+        ("src: netbsd sys/sys/mman.h (rev 1.44.6.1): x", f"{nxr}/sys/sys/mman.h?r=1.44.6.1"),
+    )
+    # No revision for the file anywhere, or one only after another path: no link.
     _unlinked(
         sources,
-        "src: netbsd sys/sys/mman.h: #define MAP_FIXED 0x0010",
-        "src: netbsd sys/uvm/uvm_mmap.c sys_mmap(): as in rev 1.184",
         "src: netbsd sys/uvm/uvm_map.c uvm_unmap_remove() like sys/uvm/uvm_mmap.c rev 1.184",
+        "src: netbsd sys/kern/vfs_vnops.c vn_mmap(): x",
         "man: mmap(2) (NetBSD/src 003762dedd95, rev 1.40): x",
     )
     # The installed NetBSD profile's citations, on the pages.
@@ -295,7 +312,49 @@ def test_a_netbsd_cvs_revision_links_the_file_on_netbsds_cross_reference() -> No
             "src: netbsd sys/sys/mman.h: #define MAP_FIXED 0x0010": ["netbsd"],
         }
     )
-    assert (
-        linked.count("<a ") == 1
-        and f'href="{nxr}/sys/sys/mman.h?r=1.62">sys/sys/mman.h</a> rev 1.62' in linked
+    # Both: the second at the revision the NetBSD profile's sources say its mman.h was read at.
+    assert linked.count(f'href="{nxr}/sys/sys/mman.h?r=1.62">sys/sys/mman.h</a>') == 2, linked
+
+
+def test_a_citation_links_at_a_revision_given_after_other_words_or_by_its_trees_source() -> None:
+    github = "https://github.com"
+    sources = (
+        "glibc bminor/glibc 04e750e75b73 (2.42.9000)",
+        "gvisor google/gvisor release-20221219.0 (commit 2342c658c7c2), the source of runsc: pkg/sentry/mm/",
+        "sysdeps/unix/sysv/linux/mmap64.c __mmap64(): bminor/glibc 0123456789ab",
+    )
+    _linked(
+        sources,
+        # The repository and commit after other words in the parenthesis.
+        (
+            "src: openbsd sys/uvm/uvm_mmap.c sys_munmap() (rev 1.161, openbsd/src at 003533bf): x",
+            f"{github}/openbsd/src/blob/003533bf/sys/uvm/uvm_mmap.c",
+        ),
+        # A file no source is about: the tree's source, which starts with the tree's name.
+        (
+            "src: glibc sysdeps/unix/sysv/linux/bits/mman-linux.h: '# define MADV_DONTFORK 10'",
+            f"{github}/bminor/glibc/blob/04e750e75b73/sysdeps/unix/sysv/linux/bits/mman-linux.h",
+        ),
+        (
+            "src: gvisor pkg/sentry/mm/vma.go createVMALocked() (release-20221219.0): x",
+            f"{github}/google/gvisor/blob/release-20221219.0/pkg/sentry/mm/vma.go",
+        ),
+        # A source about the file itself comes first.
+        (
+            "src: glibc sysdeps/unix/sysv/linux/mmap64.c __mmap64(): x",
+            f"{github}/bminor/glibc/blob/0123456789ab/sysdeps/unix/sysv/linux/mmap64.c",
+        ),
+        # A commit alone, in a tree the repositories list names.
+        (
+            "src: xnu osfmk/vm/vm_user.c mach_vm_protect() (1031c584a5e3): x",
+            f"{github}/apple-oss-distributions/xnu/blob/1031c584a5e3/osfmk/vm/vm_user.c",
+        ),
+    )
+    _unlinked(
+        sources,
+        # What the file said before the tree's revision is not at that revision.
+        "src: glibc sysdeps/unix/sysv/linux/bits/mman-linux.h (before 2.37): MAP_ANONYMOUS under __USE_MISC",
+        # A tree no source names, and a commit alone in a tree the list does not name.
+        "src: musl include/sys/mman.h: x",
+        "src: dragonfly sys/vm/vm_map.c vm_map_find() (0123456789ab): x",
     )

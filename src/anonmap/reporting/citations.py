@@ -3,18 +3,25 @@
 Profiles cite source as ``src: openbsd sys/sys/mman.h rev 1.34 (openbsd/src 02dbcf75add5): ...``:
 the file's path, then in parentheses the GitHub repository (owner/name, or a short name listed in
 ``data/repositories.toml``: ``(illumos-gate 01355ae8e99e)``, ``(xnu-11417.101.15)``) and the
-revision read (``(illumos/illumos-gate at 01355ae8)`` too). Most citations name the file alone
+revision read (``(illumos/illumos-gate at 01355ae8)`` and ``(rev 1.161, openbsd/src at 003533bf)``
+too). A commit alone (``src: xnu osfmk/vm/vm_user.c (1031c584a5e3)``) is read in the repository
+the file's source names, or else in the one the list names for the tree. Most citations name the file alone
 (``src: freebsd sys/vm/vm_mmap.c kern_mmap(): ...``), or give only the commit
 (``src: xnu bsd/sys/mman.h (e3723e1f1766): ...``): the repository, and unless the citation gives
 it the revision, are then those the profile's ``sources`` give for that file
 (``sys/vm/vm_mmap.c kern_mmap(): bnovkov/freebsd-src 222452fb5ffa``; a source may list files
-read at one revision, ``a.c f(); b.h: xnu-11417.101.15``). A link is made only from what the
+read at one revision, ``a.c f(); b.h: xnu-11417.101.15``), or else what the tree's source says:
+one that starts with the tree's name, the repository and the revision read (``glibc
+bminor/glibc 04e750e75b73``), unless the citation quotes the file from before it (``(before
+2.37)``). A link is made only from what the
 citation and its profile say; a file no source names with a repository and a commit or release
 gets no link. A CVS revision (``rev 1.184``), which no GitHub mirror carries, is linked only in
 a tree ``data/repositories.toml`` lists with the form 'cvs' and the URL that serves a file at a
 revision: ``src: netbsd sys/uvm/uvm_mmap.c rev 1.184 ...`` or ``src: netbsd sys/sys/mman.h
 (rev 1.44.6.1): ...`` (the tree's name, the path, then its revision before the next path and
-the citation's ': '), when the citation gives no commit that links the file.
+the citation's ': '), before any commit the citation gives; or at the revision the profile's
+sources say the file was read at (``sys/uvm/uvm_mmap.c rev 1.184 (2022/07/07): ...``) when the
+citation gives no commit that links the file.
 """
 
 from __future__ import annotations
@@ -82,9 +89,10 @@ def _cvs_named() -> re.Pattern[str]:
     return re.compile(rf"(?<![\w/.-])(?P<tree>{names}) (?=[\w.+-]+/)")
 
 
-def _cvs_link(cite: str) -> tuple[str, int, int] | None:
-    """A file of a listed CVS tree at the CVS revision the citation gives for it: after its
-    path, before the next path and before the ': ' that ends the citation's head."""
+def _cvs_link(cite: str, sources: Sequence[str] = ()) -> tuple[str, int, int] | None:
+    """A file of a listed CVS tree at the CVS revision the citation gives for it (after its
+    path, before the next path and before the ': ' that ends the citation's head), or else at
+    the one its profile's ``sources`` say was read ('sys/uvm/uvm_mmap.c rev 1.184 (...): ...')."""
     for tree in _cvs_named().finditer(cite):
         path = _PATH.match(cite, tree.end())
         if path is None:
@@ -95,10 +103,20 @@ def _cvs_link(cite: str) -> tuple[str, int, int] | None:
             following.start() if following else len(cite),
             head if head >= 0 else len(cite),
         )
-        revision = _CVS_REVISION.search(cite, path.end(), stop)
+        given = _CVS_REVISION.search(cite, path.end(), stop)
+        revision = given["revision"] if given else _cvs_read_at(path["path"], sources)
         if revision is not None:
-            url = cvs_trees()[tree["tree"]].format(path=path["path"], revision=revision["revision"])
+            url = cvs_trees()[tree["tree"]].format(path=path["path"], revision=revision)
             return url, path.start(), path.end()
+    return None
+
+
+def _cvs_read_at(path: str, sources: Sequence[str]) -> str | None:
+    """The CVS revision of ``path`` a source names first: 'sys/uvm/uvm_mmap.c rev 1.184 ...'."""
+    for source in sources:
+        for item in source.split("; "):
+            if item.startswith(f"{path} ") and (found := _CVS_REVISION.match(item, len(path) + 1)):
+                return found["revision"]
     return None
 
 
@@ -135,7 +153,9 @@ def _first(text: str, start: int, end: int, owned: re.Pattern[str]) -> Revision 
     return next(iter(_every(text, start, end, owned)), None)
 
 
-_INLINE = re.compile(rf"\({_OWNED}")
+#: The repository and commit read, in a parenthesis after the path, first or after other words:
+#: '(openbsd/src 02dbcf75add5)', '(rev 1.161, openbsd/src at 003533bf)'.
+_INLINE = re.compile(rf"\([^()]*?(?<![\w.-]){_OWNED}")
 
 
 def _inline(cite: str) -> Revision | None:
@@ -149,6 +169,10 @@ def source_link(cite: str, sources: Sequence[str] = ()) -> tuple[str, int, int] 
     """(the URL, where the path starts and ends in ``cite``), or None when neither the citation
     nor one of its profile's ``sources`` names its file with a repository and a revision, and the
     citation gives no CVS revision for a file of a listed CVS tree."""
+    # A CVS revision the citation gives is served by the tree's own server, before any mirror.
+    given = _cvs_link(cite)
+    if given is not None:
+        return given
     revision = _inline(cite)
     bare = _BARE.search(cite)
     if bare and revision and revision.start < bare.start():
@@ -157,23 +181,58 @@ def source_link(cite: str, sources: Sequence[str] = ()) -> tuple[str, int, int] 
     end = min(end, bare.start()) if bare else end
     path = _PATH.search(cite, 0, end)
     if path is None:
-        return _cvs_link(cite)
+        return _cvs_link(cite, sources)
     if revision is None or (bare and bare.start() < revision.start):
+        tree = _tree_named(cite, path.start())
         read = _read_at(path["path"], sources)
+        if read is None and not _OLDER.match(cite, path.end()):
+            read = _tree_read(tree, sources)
         if bare:
-            # A commit the citation gives is the one read, in the repository its profile names.
-            repo = _repository_of(bare["commit"], read) if read else None
+            # A commit the citation gives is the one read, in the repository its profile names,
+            # or else in the listed repository the citation names ('src: xnu <path> (<commit>)').
+            repo = _repository_of(bare["commit"], read) if read else _listed_repository(tree)
             if repo is None:
-                return _cvs_link(cite)
+                return _cvs_link(cite, sources)
             revision = Revision(repo, bare["commit"], bare.start())
         else:
             # The CVS revision the citation gives for the file comes before its profile's.
-            cvs = _cvs_link(cite)
+            cvs = _cvs_link(cite, sources)
             if read is None or (cvs is not None and cvs[1] == path.start()):
                 return cvs
             revision = Revision(read.repo, read.commit, read.start)
     url = f"{HOST}/{revision.repo}/blob/{revision.commit}/{path['path']}"
     return url, path.start(), path.end()
+
+
+#: After the path, a citation of what the file said before the revision its tree was read at
+#: ('glibc .../mman-linux.h (before 2.37): ...'): the tree's revision is not the one it quotes.
+_OLDER = re.compile(r"[^:(]*\(before ")
+
+
+def _tree_named(cite: str, path_start: int) -> str:
+    """The word before the path: the tree the citation reads ('src: glibc sysdeps/...')."""
+    before = cite[:path_start].split()
+    return before[-1] if before else ""
+
+
+def _listed_repository(tree: str) -> str | None:
+    """The GitHub repository data/repositories.toml lists under the tree's name."""
+    listed = repositories().get(tree)
+    return listed[0] if listed else None
+
+
+def _tree_read(tree: str, sources: Sequence[str]) -> _Read | None:
+    """What a source about the whole tree says: one that starts with its name, then the
+    repository and the revision read ('glibc bminor/glibc 04e750e75b73 (2.42.9000)'). It is
+    about every file of the tree no source names."""
+    if not tree:
+        return None
+    for source in sources:
+        found = _SOURCE_REVISION.match(source, len(tree) + 1)
+        if source.startswith(f"{tree} ") and found:
+            every = (Revision(found["repo"], found["commit"], found.start()),)
+            return _Read(found["repo"], found["commit"], found.start(), every)
+    return None
 
 
 class _Read(NamedTuple):
