@@ -358,3 +358,24 @@ def test_a_citation_links_at_a_revision_given_after_other_words_or_by_its_trees_
         "src: musl include/sys/mman.h: x",
         "src: dragonfly sys/vm/vm_map.c vm_map_find() (0123456789ab): x",
     )
+
+
+def test_an_openbsd_cvs_revision_links_only_where_a_mirror_commit_was_found_to_carry_it() -> None:
+    mirrored = citations.cvs_mirrors()["openbsd"]
+    assert mirrored["sys/sys/mman.h 1.34"] == "openbsd/src 02dbcf75add5"
+    at = "https://github.com/openbsd/src/blob/02dbcf75add5/sys/sys/mman.h"
+    sources = (
+        "sys/sys/mman.h rev 1.34 (2019/03/01)",
+        "sys/uvm/uvm_mmap.c rev 1.203 (2025/08/15): sys_mmap()",
+    )
+    _linked(
+        sources,
+        ("src: openbsd sys/sys/mman.h rev 1.34: MADV_* are NORMAL to DONTNEED", at),
+        ("src: openbsd sys/sys/mman.h: #define MAP_FIXED 0x0010", at),
+    )
+    # A revision no mirror commit is known to carry is not linked at another one.
+    _unlinked(
+        sources,
+        "src: openbsd sys/uvm/uvm_mmap.c sys_mmap(): 'if (size == 0) return EINVAL;'",
+        "src: openbsd sys/sys/mman.h rev 1.35: x",
+    )

@@ -15,9 +15,9 @@ one that starts with the tree's name, the repository and the revision read (``gl
 bminor/glibc 04e750e75b73``), unless the citation quotes the file from before it (``(before
 2.37)``). A link is made only from what the
 citation and its profile say; a file no source names with a repository and a commit or release
-gets no link. A CVS revision (``rev 1.184``), which no GitHub mirror carries, is linked only in
-a tree ``data/repositories.toml`` lists with the form 'cvs' and the URL that serves a file at a
-revision: ``src: netbsd sys/uvm/uvm_mmap.c rev 1.184 ...`` or ``src: netbsd sys/sys/mman.h
+gets no link. A CVS revision (``rev 1.184``), which a GitHub mirror names by no commit, is linked
+only in a tree ``data/repositories.toml`` lists with the form 'cvs': at the URL that serves a file
+at a revision, or at the mirror commit found to carry that file's revision: ``src: netbsd sys/uvm/uvm_mmap.c rev 1.184 ...`` or ``src: netbsd sys/sys/mman.h
 (rev 1.44.6.1): ...`` (the tree's name, the path, then its revision before the next path and
 the citation's ': '), before any commit the citation gives; or at the revision the profile's
 sources say the file was read at (``sys/uvm/uvm_mmap.c rev 1.184 (2022/07/07): ...``) when the
@@ -30,7 +30,7 @@ import functools
 import re
 from collections.abc import Sequence
 from importlib import resources
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from anonmap.files.tomlread import loads
 
@@ -58,7 +58,7 @@ class Revision(NamedTuple):
 
 
 @functools.cache
-def _listed() -> tuple[dict[str, str], ...]:
+def _listed() -> tuple[dict[str, Any], ...]:
     """The [[repository]] tables of data/repositories.toml."""
     text = resources.files("anonmap").joinpath("data/repositories.toml").read_text(encoding="utf-8")
     return tuple(loads(text)["repository"])
@@ -73,9 +73,27 @@ def repositories() -> dict[str, tuple[str, str]]:
 
 @functools.cache
 def cvs_trees() -> dict[str, str]:
-    """The CVS trees data/repositories.toml lists: name -> the URL of a file at a revision,
-    with ``{path}`` and ``{revision}`` to fill in."""
-    return {r["name"]: r["url"] for r in _listed() if r["form"] == "cvs"}
+    """The CVS trees data/repositories.toml lists with their own server: name -> the URL of a
+    file at a revision, with ``{path}`` and ``{revision}`` to fill in."""
+    return {r["name"]: r["url"] for r in _listed() if r["form"] == "cvs" and "url" in r}
+
+
+@functools.cache
+def cvs_mirrors() -> dict[str, dict[str, str]]:
+    """The CVS trees data/repositories.toml lists by the GitHub mirror commits found to carry a
+    file's revision: name -> {'path revision': 'owner/name commit'}."""
+    return {r["name"]: dict(r["revisions"]) for r in _listed() if r["form"] == "cvs" and "revisions" in r}
+
+
+def _cvs_url(tree: str, path: str, revision: str) -> str | None:
+    """Where the tree's file is served at the revision, or None where no mirror carries it."""
+    if tree in cvs_trees():
+        return cvs_trees()[tree].format(path=path, revision=revision)
+    read = cvs_mirrors()[tree].get(f"{path} {revision}")
+    if read is None:
+        return None
+    repo, commit = read.split()
+    return f"{HOST}/{repo}/blob/{commit}/{path}"
 
 
 #: A CVS revision: 'rev 1.184', 'rev 1.44.6.1'.
@@ -85,17 +103,18 @@ _CVS_REVISION = re.compile(r"\brev (?P<revision>\d+(?:\.\d+)+)\b")
 @functools.cache
 def _cvs_named() -> re.Pattern[str]:
     """A listed CVS tree's name before a path: 'netbsd sys/uvm/uvm_mmap.c'."""
-    names = "|".join(re.escape(name) for name in cvs_trees()) or r"(?!)"
+    names = "|".join(re.escape(name) for name in [*cvs_trees(), *cvs_mirrors()]) or r"(?!)"
     return re.compile(rf"(?<![\w/.-])(?P<tree>{names}) (?=[\w.+-]+/)")
 
 
-def _cvs_link(cite: str, sources: Sequence[str] = ()) -> tuple[str, int, int] | None:
+def _cvs_link(cite: str, sources: Sequence[str] = (), mirrored: bool = True) -> tuple[str, int, int] | None:
     """A file of a listed CVS tree at the CVS revision the citation gives for it (after its
     path, before the next path and before the ': ' that ends the citation's head), or else at
-    the one its profile's ``sources`` say was read ('sys/uvm/uvm_mmap.c rev 1.184 (...): ...')."""
+    the one its profile's ``sources`` say was read ('sys/uvm/uvm_mmap.c rev 1.184 (...): ...');
+    with ``mirrored`` False, only in a tree served by its own server."""
     for tree in _cvs_named().finditer(cite):
         path = _PATH.match(cite, tree.end())
-        if path is None:
+        if path is None or not (mirrored or tree["tree"] in cvs_trees()):
             continue
         following = _PATH.search(cite, path.end())
         head = cite.find(": ", path.end())
@@ -105,8 +124,8 @@ def _cvs_link(cite: str, sources: Sequence[str] = ()) -> tuple[str, int, int] | 
         )
         given = _CVS_REVISION.search(cite, path.end(), stop)
         revision = given["revision"] if given else _cvs_read_at(path["path"], sources)
-        if revision is not None:
-            url = cvs_trees()[tree["tree"]].format(path=path["path"], revision=revision)
+        url = _cvs_url(tree["tree"], path["path"], revision) if revision else None
+        if url is not None:
             return url, path.start(), path.end()
     return None
 
@@ -170,7 +189,7 @@ def source_link(cite: str, sources: Sequence[str] = ()) -> tuple[str, int, int] 
     nor one of its profile's ``sources`` names its file with a repository and a revision, and the
     citation gives no CVS revision for a file of a listed CVS tree."""
     # A CVS revision the citation gives is served by the tree's own server, before any mirror.
-    given = _cvs_link(cite)
+    given = _cvs_link(cite, mirrored=False)
     if given is not None:
         return given
     revision = _inline(cite)
