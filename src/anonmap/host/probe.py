@@ -16,12 +16,13 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from anonmap.host import sysctl
+from anonmap.host import processes, sysctl
 from anonmap.host.binaries import binary_abi
 from anonmap.host.compilers import COMPILERS
 from anonmap.host.versions import Version, parse_version
@@ -223,11 +224,12 @@ def tagged(text: str, capability: Capability) -> str:
 
 def _probe_fork() -> CapabilityState:
     try:
-        pid = os.fork()
+        pid, mask = processes.fork_holding_interrupts()
     except OSError as error:
         return CapabilityState(False, tagged(f"{FORK_FAILED}: {error.strerror}", Capability.FORK))
     if pid == 0:
         os._exit(0)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         return CapabilityState(False, f"{FORK_UNCLEAN} (status {status})")

@@ -15,6 +15,25 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
+#: The signals that end a run (the suite raises KeyboardInterrupt for SIGTERM too).
+INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+def fork_holding_interrupts() -> tuple[int, set[int | signal.Signals]]:
+    """os.fork() with SIGINT and SIGTERM held back, and the signal mask to restore.
+
+    os.fork() runs Python's at-fork callbacks (logging's lock release), and an interrupt raised
+    inside one is printed as "unraisable" and dropped: a run would go on as if never
+    interrupted. Held back, it is raised once the caller restores the mask, in the parent when
+    the child can be dealt with, in the child once it no longer runs the runner's handlers.
+    Raises OSError as os.fork() does, with the mask restored."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+    try:
+        return os.fork(), mask
+    except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
+
 
 @dataclasses.dataclass(frozen=True)
 class Finished:

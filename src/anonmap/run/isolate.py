@@ -26,8 +26,6 @@ from anonmap.run import reaping
 from anonmap.run.ending import EndsWith, Unsupported
 
 DEFAULT_TIME_LIMIT = 10.0
-#: The signals that end a run (session.py raises KeyboardInterrupt for SIGTERM too).
-INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +55,7 @@ def _child(check: Callable[[], str], write_end: int, mask: set[int | signal.Sign
         faulthandler.disable()
         for signum in (signal.SIGSEGV, signal.SIGBUS):
             signal.signal(signum, signal.SIG_DFL)
-        for signum in INTERRUPTS:
+        for signum in processes.INTERRUPTS:
             signal.signal(signum, signal.SIG_DFL)
         # An interrupt held back over the fork now ends the child by default, check and all.
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
@@ -103,17 +101,13 @@ def run(check: Callable[[], str], time_limit: float = DEFAULT_TIME_LIMIT) -> Iso
     reaping.become_subreaper()
     before = reaping.children()
     read_end, write_end = os.pipe()
-    # os.fork() runs Python's at-fork callbacks (logging's lock release), and an interrupt
-    # raised inside one is printed as "unraisable" and dropped: the run would go on as if never
-    # interrupted. Held back over the fork, it is raised below once the child can be killed.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
     try:
         with warnings.catch_warnings():
             # The child only runs the check and exits; it takes no lock another thread holds.
             warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
+            # An interrupt held back over the fork is raised below, once the child can be killed.
+            pid, mask = processes.fork_holding_interrupts()
     except OSError as error:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(read_end)
         os.close(write_end)
         raise ForkUnavailable(f"fork() failed: {error.strerror}") from error
@@ -144,7 +138,7 @@ def run(check: Callable[[], str], time_limit: float = DEFAULT_TIME_LIMIT) -> Iso
         return Isolated("timeout", f"no result within {time_limit:g} s")
     # A complete message means the check finished; the group kill may still have caught the
     # child on its way out, so its exit status only counts when no message came.
-    if not received and os.WIFSIGNALED(status) and os.WTERMSIG(status) in INTERRUPTS:
+    if not received and os.WIFSIGNALED(status) and os.WTERMSIG(status) in processes.INTERRUPTS:
         # No platform answers a memory call with an interrupt: somebody stopped the check.
         return Isolated(
             "",
