@@ -13,7 +13,6 @@ from types import ModuleType
 
 import pytest
 
-from anonmap.host import processes
 from selftests.helpers import REPO
 
 
@@ -80,9 +79,25 @@ def test_runsc_and_its_sandbox_die_with_the_group_on_the_time_limit() -> None:
     # runsc do keeps its state under TMPDIR, so every process of this sandbox names it.
     command = gvisor.runsc_command(runsc, ["sleep", "300"], write_through=False)
     with gvisor.state_directory() as state:
-        done = processes.run(command, 8.0, env=dict(os.environ, TMPDIR=state))
+        done = gvisor.run(command, 8.0, env=dict(os.environ, TMPDIR=state))
         assert done.timed_out, done
         deadline = time.monotonic() + 10
         while _processes_naming(state) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert _processes_naming(state) == []
+
+
+def test_runsc_gets_a_pipe_of_its_own_and_leaves_dev_null_as_it_was() -> None:
+    """runsc gives the file behind its standard input to user nobody: with /dev/null, the
+    host's /dev/null changed owner. The tool hands it an empty pipe instead."""
+    done = gvisor.run(
+        [sys.executable, "-c", "import os, stat; print(stat.S_ISFIFO(os.fstat(0).st_mode))"], 30.0
+    )
+    assert done.stdout.strip() == "True", done
+    reason = _usable()
+    if reason:
+        pytest.skip(reason)
+    before = os.stat("/dev/null")
+    assert gvisor.unusable(shutil.which("runsc")) == ""
+    after = os.stat("/dev/null")
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid), "runsc gave /dev/null away"

@@ -9,7 +9,7 @@ It needs Debian's runsc (apt-get install runsc) and root. The suite runs as
 package and the compilers are all there, and without the overlay the results file reaches
 the host's results/anonmap-linux-<arch>-gvisor.json. The ptrace platform needs no KVM.
 
-Three things runsc does that the runner answers for:
+Four things runsc does that the runner answers for:
 - `runsc do` keeps its bundle and state in a directory under TMPDIR and leaves it behind when
   killed: the runner gives it a directory of its own and removes it afterwards (the suite
   inside sees the same TMPDIR, so its temporary files go too). The sandbox's control socket
@@ -18,6 +18,9 @@ Three things runsc does that the runner answers for:
 - A sandboxed program writing to a regular file given as its stdout writes from offset 0,
   over what the host wrote before: the runner reads runsc's output through a pipe and prints
   it itself, so a CI log that is a file stays whole.
+- runsc gives the file behind its standard input to user nobody, whom the sandbox runs as:
+  with /dev/null there, the host's /dev/null stayed nobody's after the run. The runner gives
+  it an empty pipe of its own instead (``run``).
 - The sandbox process runs in a session of its own, outside runsc's process group, but
   `runsc do` starts it attached (it dies with runsc): killing the group on the time limit
   ends everything.
@@ -28,9 +31,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,6 +81,18 @@ def state_directory() -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix="agv-", dir="/tmp" if os.path.isdir("/tmp") else None)
 
 
+def run(
+    command: Sequence[str], time_limit: float, cwd: str | None = None, env: Mapping[str, str] | None = None
+) -> processes.Finished:
+    """``command`` with processes.run, its standard input an empty pipe of its own.
+
+    runsc hands its sandbox, which runs as user nobody, its standard input by giving the file
+    behind it to nobody: run with /dev/null, it left the host's /dev/null owned by nobody
+    (Debian's runsc 0.0~20221219.0, as measured here; a file given as standard input became
+    nobody's too). A pipe is nobody's business once the run is over."""
+    return processes.run(command, time_limit, cwd=cwd, env=env, stdin=subprocess.PIPE)
+
+
 def unusable(runsc: str | None) -> str:
     """Why runsc cannot run a sandbox here, or '' when it can (it has just run `true`)."""
     if sys.platform != "linux":
@@ -86,7 +102,7 @@ def unusable(runsc: str | None) -> str:
     if os.geteuid() != 0:
         return "runsc do needs root here (it creates the sandbox's namespaces and mounts)"
     with state_directory() as state:
-        done = processes.run(
+        done = run(
             runsc_command(runsc, ["true"], write_through=False),
             CHECK_TIME_LIMIT,
             env=dict(os.environ, TMPDIR=state),
@@ -126,7 +142,7 @@ def main(argv: list[str]) -> int:
     (REPO / "results").mkdir(exist_ok=True)
     program = suite_command(sys.executable, os.uname().machine, pytest_args)
     with state_directory() as state:
-        done = processes.run(
+        done = run(
             runsc_command(runsc, program, write_through=True),
             SUITE_TIME_LIMIT,
             cwd=str(REPO),

@@ -90,13 +90,15 @@ def run(
     cwd: str | None = None,
     env: Mapping[str, str] | None = None,
     capture: bool = True,
+    stdin: int = subprocess.DEVNULL,
 ) -> Finished:
-    """Run ``argv`` to completion or to ``time_limit`` seconds, whichever comes first."""
+    """Run ``argv`` to completion or to ``time_limit`` seconds, whichever comes first, its
+    standard input ``stdin`` (/dev/null, or subprocess.PIPE for an empty pipe of its own)."""
     output = subprocess.PIPE if capture else None
     try:
         child = subprocess.Popen(
             list(argv),
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             stdout=output,
             stderr=output,
             cwd=cwd,
