@@ -51,6 +51,21 @@ class SuiteRun:
         return {f"{r['behaviour']}[{r['case']}]": r["verdict"] for r in self.results["records"]}
 
 
+#: A launcher (``suite.command``'s) that starts the suite with the signal state of a program run
+#: in the foreground from a terminal, whatever this process inherited: SIGINT and SIGTERM at
+#: their default dispositions and unblocked. A supervisor may start the selftests with SIGINT
+#: blocked or ignored, and every child inherits that across fork and exec; a test of what an
+#: interrupt does would then find the suite deaf to it.
+AS_FROM_A_TERMINAL = (
+    "-c",
+    "import os, signal, sys\n"
+    "for signum in (signal.SIGINT, signal.SIGTERM):\n"
+    "    signal.signal(signum, signal.SIG_DFL)\n"
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM))\n"
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+)
+
+
 def run_suite(
     tmp_path: Path, args: Sequence[str] = (), launcher: Sequence[str] = (), path: str | None = None
 ) -> SuiteRun:

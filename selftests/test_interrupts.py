@@ -22,7 +22,7 @@ import pytest
 
 from anonmap import suite
 from selftests.emulation.launch import build_shim
-from selftests.helpers import REPO
+from selftests.helpers import AS_FROM_A_TERMINAL, REPO
 
 pytestmark = [
     pytest.mark.skipif(platform.system() != "Linux", reason="unsupported: the shim preloads on Linux"),
@@ -100,7 +100,8 @@ def test_an_interrupted_run_stops_cleanly_and_keeps_the_complete_results(
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env.update({"LD_PRELOAD": str(shim), token: "1"})
     command = suite.command(
-        [f"--anonmap-results={results}", "-n", workers, "-k", "zero_fill", "--anonmap-time-limit=120"]
+        [f"--anonmap-results={results}", "-n", workers, "-k", "zero_fill", "--anonmap-time-limit=120"],
+        AS_FROM_A_TERMINAL,
     )
     started = time.monotonic()
     run = subprocess.Popen(
@@ -146,7 +147,9 @@ def test_an_interrupt_as_a_check_forks_is_never_lost_nor_blamed_on_the_platform(
     results = tmp_path / "results.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env["LD_PRELOAD"] = str(shim)
-    command = suite.command([f"--anonmap-results={results}", "-n", "0", "-k", "zero_fill"])
+    command = suite.command(
+        [f"--anonmap-results={results}", "-n", "0", "-k", "zero_fill"], AS_FROM_A_TERMINAL
+    )
     run = subprocess.run(
         command,
         check=False,
