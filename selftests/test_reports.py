@@ -321,6 +321,7 @@ def test_a_citation_links_at_a_revision_given_after_other_words_or_by_its_trees_
     sources = (
         "glibc bminor/glibc 04e750e75b73 (2.42.9000)",
         "gvisor google/gvisor release-20221219.0 (commit 2342c658c7c2), the source of runsc: pkg/sentry/mm/",
+        "Makefile LIBWASI_EMULATED_MMAN_SOURCES: WebAssembly/wasi-libc 9886d3d6",
         "sysdeps/unix/sysv/linux/mmap64.c __mmap64(): bminor/glibc 0123456789ab",
     )
     _linked(
@@ -348,6 +349,16 @@ def test_a_citation_links_at_a_revision_given_after_other_words_or_by_its_trees_
         (
             "src: xnu osfmk/vm/vm_user.c mach_vm_protect() (1031c584a5e3): x",
             f"{github}/apple-oss-distributions/xnu/blob/1031c584a5e3/osfmk/vm/vm_user.c",
+        ),
+        # A build file at the tree's top, its revision right after it.
+        (
+            "src: wasi-libc Makefile (9886d3d6): no src/process/fork.c is built",
+            f"{github}/WebAssembly/wasi-libc/blob/9886d3d6/Makefile",
+        ),
+        # ... but not one whose revision is another file's.
+        (
+            "src: cpython configure.ac AC_CHECK_FUNCS(mremap); xnu bsd/sys/mman.h (xnu-11417.101.15): none",
+            f"{github}/apple-oss-distributions/xnu/blob/xnu-11417.101.15/bsd/sys/mman.h",
         ),
     )
     _unlinked(

@@ -40,6 +40,18 @@ _OWNED = r"(?P<repo>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+) (?:at )?(?P<commit>[0-9a-f]
 _BARE = re.compile(r"\((?P<commit>[0-9a-f]{7,40})[),]")
 #: A file's path: directories, then a name with an extension ('mm/mmap.c').
 _PATH = re.compile(r"(?<![\w/.-])(?P<path>(?:[\w.+-]+/)+[\w+-]+(?:\.[\w+-]+)*\.[A-Za-z]{1,4})(?![\w/])")
+#: A build file at the top of the tree, which has no directory for ``_PATH`` to find: named
+#: right after the tree, with the revision read in parentheses ('src: wasi-libc Makefile
+#: (9886d3d6)'), so that no revision the citation gives for another file is taken for it.
+_TOP_FILE = re.compile(r"(?P<path>Makefile|GNUmakefile|configure\.ac|CMakeLists\.txt|meson\.build)(?= \()")
+_TREE_HEAD = re.compile(r"src: [\w.+-]+ ")
+
+
+def _top_file(cite: str) -> re.Match[str] | None:
+    head = _TREE_HEAD.match(cite)
+    return _TOP_FILE.match(cite, head.end()) if head else None
+
+
 #: In a profile's source: a repository and the commit or release read after it
 #: ('bnovkov/freebsd-src 222452fb5ffa', 'emscripten-core/emscripten 3.1.6').
 _SOURCE_REVISION = re.compile(
@@ -198,7 +210,7 @@ def source_link(cite: str, sources: Sequence[str] = ()) -> tuple[str, int, int] 
         bare = None
     end = min([revision.start] if revision else [], default=len(cite))
     end = min(end, bare.start()) if bare else end
-    path = _PATH.search(cite, 0, end)
+    path = _top_file(cite) or _PATH.search(cite, 0, end)
     if path is None:
         return _cvs_link(cite, sources)
     if revision is None or (bare and bare.start() < revision.start):
