@@ -84,18 +84,19 @@ def test_a_bad_option_says_what_is_expected(tmp_path: Path, option: str, expecte
     assert expected in run.output
 
 
-@pytest.mark.skipif(not LINUX, reason="seccomp is Linux's")
-def test_seccomp_refusing_anonymous_fds_flips_exactly_the_fd_cases(tmp_path: Path) -> None:
+def _under_seccomp(program: str) -> list[str]:
+    """The launcher that loads one of the seccomp programs into the suite, or skip where this
+    machine's syscall numbers are not known to them."""
     from selftests.emulation import seccomp
 
     if not seccomp.supported(platform.machine()):
-        pytest.skip(f"unsupported: the seccomp persona knows no mmap syscall number for {platform.machine()}")
-    launcher = [
-        str(REPO / "selftests" / "emulation" / "launch.py"),
-        "--seccomp",
-        "fd-must-be-minus-one",
-        "--",
-    ]
+        pytest.skip(f"unsupported: the seccomp programs know no syscall numbers for {platform.machine()}")
+    return [str(REPO / "selftests" / "emulation" / "launch.py"), "--seccomp", program, "--"]
+
+
+@pytest.mark.skipif(not LINUX, reason="seccomp is Linux's")
+def test_seccomp_refusing_anonymous_fds_flips_exactly_the_fd_cases(tmp_path: Path) -> None:
+    launcher = _under_seccomp("fd-must-be-minus-one")
     run = run_suite(tmp_path, ["-n", "0"], launcher=launcher)
     assert run.results is not None, run.output
     deviations = {name for name, verdict in run.verdicts().items() if verdict == "deviation"}
@@ -116,11 +117,7 @@ def test_seccomp_refusing_anonymous_fds_flips_exactly_the_fd_cases(tmp_path: Pat
 
 @pytest.mark.skipif(not LINUX, reason="seccomp is Linux's")
 def test_a_sandbox_that_blocks_fork_makes_every_case_unsupported_not_a_deviation(tmp_path: Path) -> None:
-    from selftests.emulation import seccomp
-
-    if not seccomp.supported(platform.machine()):
-        pytest.skip(f"unsupported: the seccomp persona knows no syscall numbers for {platform.machine()}")
-    launcher = [str(REPO / "selftests" / "emulation" / "launch.py"), "--seccomp", "fork-blocked", "--"]
+    launcher = _under_seccomp("fork-blocked")
     run = run_suite(tmp_path, ["-n", "0", "-rs", "-k", "zero_fill or shared_anonymous"], launcher=launcher)
     assert run.returncode == 0, run.output
     assert run.results is not None
@@ -135,16 +132,8 @@ def test_a_filter_answering_a_kernels_errno_is_a_deviation_that_names_the_filter
     so every shared anonymous case is a deviation (a sandbox must not hide a platform's), and
     each says a filter is installed and how to tell; the private cases are untouched."""
     from anonmap.plugin.judge import FILTERED
-    from selftests.emulation import seccomp
 
-    if not seccomp.supported(platform.machine()):
-        pytest.skip(f"unsupported: the seccomp persona knows no mmap syscall number for {platform.machine()}")
-    launcher = [
-        str(REPO / "selftests" / "emulation" / "launch.py"),
-        "--seccomp",
-        "shared-anonymous-enomem",
-        "--",
-    ]
+    launcher = _under_seccomp("shared-anonymous-enomem")
     run = run_suite(tmp_path, ["-n", "0", "-k", "zero_fill"], launcher=launcher)
     assert run.results is not None, run.output
     records = _records(run.results)
@@ -157,11 +146,7 @@ def test_a_filter_answering_a_kernels_errno_is_a_deviation_that_names_the_filter
 
 @pytest.mark.skipif(not LINUX, reason="seccomp is Linux's")
 def test_a_kernel_without_the_fork_advice_flips_exactly_the_cases_that_depend_on_it(tmp_path: Path) -> None:
-    from selftests.emulation import seccomp
-
-    if not seccomp.supported(platform.machine()):
-        pytest.skip(f"unsupported: the seccomp programs know no syscall numbers for {platform.machine()}")
-    launcher = [str(REPO / "selftests" / "emulation" / "launch.py"), "--seccomp", "fork-advice-einval", "--"]
+    launcher = _under_seccomp("fork-advice-einval")
     run = run_suite(tmp_path, ["-n", "0", "-k", "fork_controls or syscall"], launcher=launcher)
     assert run.results is not None, run.output
     deviations = {name for name, verdict in run.verdicts().items() if verdict == "deviation"}
@@ -194,11 +179,7 @@ def test_a_kernel_or_a_sandbox_refusing_executable_memory(refusal: str, tmp_path
     """EACCES, as a kernel enforcing W^X answers: a deviation on exactly the cases that ask for
     PROT_EXEC. EPERM under a filter, as systemd's MemoryDenyWriteExecute= answers: the
     sandbox's policy, so the same cases are unsupported and nothing deviates."""
-    from selftests.emulation import seccomp
-
-    if not seccomp.supported(platform.machine()):
-        pytest.skip(f"unsupported: the seccomp programs know no syscall numbers for {platform.machine()}")
-    launcher = [str(REPO / "selftests" / "emulation" / "launch.py"), "--seccomp", refusal, "--"]
+    launcher = _under_seccomp(refusal)
     run = run_suite(tmp_path, ["-n", "0", "-k", "exec_memory or syscall"], launcher=launcher)
     assert run.results is not None, run.output
     records = {f"{r['behaviour']}[{r['case']}]": r for r in _records(run.results)}
