@@ -8,6 +8,7 @@ leaving a grandchild that escapes the check's process group with setsid.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import json
 import os
 import platform
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,18 @@ def _survivors(token: str, within: float) -> list[int]:
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     return left
+
+
+@pytest.fixture
+def token() -> Iterator[str]:
+    """An environment variable that marks every process a test's run starts. Whatever of them
+    is left when the test ends, failed or not, is killed: a run that missed its interrupt
+    leaves the shim's setsid grandchild, which waits for ever."""
+    marker = f"ANONMAP_SELFTEST_{uuid.uuid4().hex}"
+    yield marker
+    for pid in _marked(marker):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
@@ -91,12 +105,11 @@ def _stop_as_tox_does(run: subprocess.Popen[bytes]) -> None:
     ],
 )
 def test_an_interrupted_run_stops_cleanly_and_keeps_the_complete_results(
-    tmp_path: Path, shim: Path, workers: str, how: str
+    tmp_path: Path, shim: Path, token: str, workers: str, how: str
 ) -> None:
     results = tmp_path / "results.json"
     complete = '{"schema": "anonmap-results/1", "complete": true, "records": []}\n'
     results.write_text(complete)
-    token = f"ANONMAP_SELFTEST_{uuid.uuid4().hex}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env.update({"LD_PRELOAD": str(shim), token: "1"})
     command = suite.command(
@@ -137,7 +150,7 @@ def test_an_interrupted_run_stops_cleanly_and_keeps_the_complete_results(
 
 @pytest.mark.parametrize("rule", ["INTERRUPT_PARENT_AT_FORK", "INTERRUPT_CHILD_AT_FORK"])
 def test_an_interrupt_as_a_check_forks_is_never_lost_nor_blamed_on_the_platform(
-    tmp_path: Path, rule: str
+    tmp_path: Path, token: str, rule: str
 ) -> None:
     """A preloaded fork() sends SIGINT the moment one check's fork returns. In the runner, the
     next code is Python's at-fork callbacks, where an interrupt is printed as unraisable and
@@ -146,7 +159,7 @@ def test_an_interrupt_as_a_check_forks_is_never_lost_nor_blamed_on_the_platform(
     shim = build_shim([rule], tmp_path)
     results = tmp_path / "results.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env["LD_PRELOAD"] = str(shim)
+    env.update({"LD_PRELOAD": str(shim), token: "1"})
     command = suite.command(
         [f"--anonmap-results={results}", "-n", "0", "-k", "zero_fill"], AS_FROM_A_TERMINAL
     )
