@@ -116,11 +116,20 @@ def write_results(path: Path, os_name: str, outcomes: dict[str, str]) -> Path:
     return path
 
 
+#: The script that makes this Linux answer like another platform, then execs Python.
+LAUNCH = str(REPO / "selftests" / "emulation" / "launch.py")
+
+
+def seccomp_launcher(program: str) -> list[str]:
+    """The launcher command that loads one of ``selftests.emulation.seccomp.PROGRAMS``."""
+    return [LAUNCH, "--seccomp", program, "--"]
+
+
 def persona_launcher(manifest: Path, build_dir: Path) -> list[str]:
     """The launcher command that makes this Linux answer like the persona's platform (its
     [launch] table: a seccomp program, shim rules built into ``build_dir``)."""
     launch = loads(manifest.read_text())["launch"]
-    command = [str(REPO / "selftests" / "emulation" / "launch.py")]
+    command = [LAUNCH]
     if "seccomp" in launch:
         command += ["--seccomp", launch["seccomp"]]
     if launch.get("shim"):

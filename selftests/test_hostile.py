@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from anonmap import suite
-from selftests.helpers import REPO, ZEROS_OVER_DEV_ZERO, captured, in_private_mounts
+from selftests.helpers import REPO, ZEROS_OVER_DEV_ZERO, captured, in_private_mounts, seccomp_launcher
 
 LINUX = platform.system() == "Linux"
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -137,10 +137,6 @@ _NO_PIDS_CGROUP = (
 _NO_USERNS = "" if shutil.which("unshare") else "unsupported: no unshare"
 
 
-def _seccomp_launcher(program: str) -> tuple[str, ...]:
-    return (str(REPO / "selftests" / "emulation" / "launch.py"), "--seccomp", program, "--")
-
-
 def _shared_anonymous_mmap(record: dict[str, Any]) -> bool:
     """The cases whose mmap asks for shared anonymous memory; libc and CPython refuse an
     unaligned offset themselves, before any system call."""
@@ -236,10 +232,14 @@ CLASSES: dict[str, Hostile] = {
         ("dev-zero",), affects=_uses_dev_zero, namespace=_bound_over_dev_zero("urandom"), needs=_NO_UNSHARE
     ),
     "seccomp-eperm-shared-anonymous": Hostile(
-        ("seccomp",), affects=_shared_anonymous_mmap, launcher=_seccomp_launcher("shared-anonymous-eperm")
+        ("seccomp",),
+        affects=_shared_anonymous_mmap,
+        launcher=tuple(seccomp_launcher("shared-anonymous-eperm")),
     ),
     "seccomp-kill-shared-anonymous": Hostile(
-        ("seccomp",), affects=_shared_anonymous_mmap, launcher=_seccomp_launcher("shared-anonymous-kill")
+        ("seccomp",),
+        affects=_shared_anonymous_mmap,
+        launcher=tuple(seccomp_launcher("shared-anonymous-kill")),
     ),
     "user-namespace": Hostile(("-",), wrapper=("unshare", "--user", "--map-root-user"), needs=_NO_USERNS),
     "pids-cgroup-8": Hostile(
@@ -255,7 +255,7 @@ CLASSES: dict[str, Hostile] = {
         needs=_NO_PIDS_CGROUP,
     ),
     "seccomp-eperm-shared-anonymous-xdist": Hostile(
-        ("seccomp",), launcher=_seccomp_launcher("shared-anonymous-eperm"), workers="2"
+        ("seccomp",), launcher=tuple(seccomp_launcher("shared-anonymous-eperm")), workers="2"
     ),
     "nobody-nproc-2-xdist": Hostile(
         ("fork inside the check", "could not start", "cannot build", "fork"),

@@ -25,6 +25,7 @@ from anonmap.apis.syscall import build as observer
 from anonmap.apis.syscall.observations import ObservationsError, parse
 from selftests.emulation import seccomp
 from selftests.helpers import (
+    LAUNCH,
     REPO,
     ZEROS_OVER_DEV_ZERO,
     SuiteRun,
@@ -42,7 +43,6 @@ pytestmark = [
     ),
 ]
 
-LAUNCH = str(REPO / "selftests" / "emulation" / "launch.py")
 FREEBSD_PERSONA = REPO / "selftests" / "emulation" / "personas" / "freebsd.toml"
 #: Runs the observer (argv[1:]) from the launcher, which execs Python after loading a filter.
 EXEC_OBSERVER = "import os, sys; os.execv(sys.argv[1], sys.argv[1:])"

@@ -25,12 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from selftests.helpers import REPO, SuiteRun, run_suite
+from selftests.helpers import LAUNCH, SuiteRun, run_suite
 from selftests.test_clib_observer import build_libc_observer
 from selftests.test_observer import EXEC_OBSERVER
 
 LINUX = platform.system() == "Linux"
-LAUNCH = str(REPO / "selftests" / "emulation" / "launch.py")
 
 Record = Mapping[str, object]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from anonmap.expect.catalogue import behaviours
-from selftests.helpers import REPO, run_suite
+from selftests.helpers import REPO, run_suite, seccomp_launcher
 
 LINUX = platform.system() == "Linux"
 
@@ -91,7 +91,7 @@ def _under_seccomp(program: str) -> list[str]:
 
     if not seccomp.supported(platform.machine()):
         pytest.skip(f"unsupported: the seccomp programs know no syscall numbers for {platform.machine()}")
-    return [str(REPO / "selftests" / "emulation" / "launch.py"), "--seccomp", program, "--"]
+    return seccomp_launcher(program)
 
 
 @pytest.mark.skipif(not LINUX, reason="seccomp is Linux's")

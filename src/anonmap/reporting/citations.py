@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import Any, NamedTuple
 
@@ -45,6 +45,9 @@ _PATH = re.compile(r"(?<![\w/.-])(?P<path>(?:[\w.+-]+/)+[\w+-]+(?:\.[\w+-]+)*\.[
 #: (9886d3d6)'), so that no revision the citation gives for another file is taken for it.
 _TOP_FILE = re.compile(r"(?P<path>Makefile|GNUmakefile|configure\.ac|CMakeLists\.txt|meson\.build)(?= \()")
 _TREE_HEAD = re.compile(r"src: [\w.+-]+ ")
+#: After the path, a citation of what the file said before the revision its tree was read at
+#: ('glibc .../mman-linux.h (before 2.37): ...'): the tree's revision is not the one it quotes.
+_OLDER = re.compile(r"[^:(]*\(before ")
 
 
 def _top_file(cite: str) -> re.Match[str] | None:
@@ -144,10 +147,9 @@ def _cvs_link(cite: str, sources: Sequence[str] = (), mirrored: bool = True) -> 
 
 def _cvs_read_at(path: str, sources: Sequence[str]) -> str | None:
     """The CVS revision of ``path`` a source names first: 'sys/uvm/uvm_mmap.c rev 1.184 ...'."""
-    for source in sources:
-        for item in source.split("; "):
-            if item.startswith(f"{path} ") and (found := _CVS_REVISION.match(item, len(path) + 1)):
-                return found["revision"]
+    for source, after in _about(path, sources):
+        if found := _CVS_REVISION.match(source, after + 1):
+            return found["revision"]
     return None
 
 
@@ -216,7 +218,7 @@ def source_link(cite: str, sources: Sequence[str] = ()) -> tuple[str, int, int] 
     if revision is None or (bare and bare.start() < revision.start):
         tree = _tree_named(cite, path.start())
         read = _read_at(path["path"], sources)
-        if read is None and not _OLDER.match(cite, path.end()):
+        if not read and not _OLDER.match(cite, path.end()):
             read = _tree_read(tree, sources)
         if bare:
             # A commit the citation gives is the one read, in the repository its profile names,
@@ -228,16 +230,11 @@ def source_link(cite: str, sources: Sequence[str] = ()) -> tuple[str, int, int] 
         else:
             # The CVS revision the citation gives for the file comes before its profile's.
             cvs = _cvs_link(cite, sources)
-            if read is None or (cvs is not None and cvs[1] == path.start()):
+            if not read or (cvs is not None and cvs[1] == path.start()):
                 return cvs
-            revision = Revision(read.repo, read.commit, read.start)
+            revision = read[0]
     url = f"{HOST}/{revision.repo}/blob/{revision.commit}/{path['path']}"
     return url, path.start(), path.end()
-
-
-#: After the path, a citation of what the file said before the revision its tree was read at
-#: ('glibc .../mman-linux.h (before 2.37): ...'): the tree's revision is not the one it quotes.
-_OLDER = re.compile(r"[^:(]*\(before ")
 
 
 def _tree_named(cite: str, path_start: int) -> str:
@@ -252,46 +249,41 @@ def _listed_repository(tree: str) -> str | None:
     return listed[0] if listed else None
 
 
-def _tree_read(tree: str, sources: Sequence[str]) -> _Read | None:
+def _tree_read(tree: str, sources: Sequence[str]) -> tuple[Revision, ...]:
     """What a source about the whole tree says: one that starts with its name, then the
     repository and the revision read ('glibc bminor/glibc 04e750e75b73 (2.42.9000)'). It is
     about every file of the tree no source names."""
-    if not tree:
-        return None
     for source in sources:
         found = _SOURCE_REVISION.match(source, len(tree) + 1)
-        if source.startswith(f"{tree} ") and found:
-            every = (Revision(found["repo"], found["commit"], found.start()),)
-            return _Read(found["repo"], found["commit"], found.start(), every)
-    return None
+        if tree and source.startswith(f"{tree} ") and found:
+            return (Revision(found["repo"], found["commit"], found.start()),)
+    return ()
 
 
-class _Read(NamedTuple):
-    """What the source about a file says: the first repository and revision, and every one."""
-
-    repo: str
-    commit: str
-    start: int
-    every: tuple[Revision, ...]
-
-
-def _repository_of(commit: str, read: _Read) -> str | None:
+def _repository_of(commit: str, read: tuple[Revision, ...]) -> str | None:
     """The repository a commit the citation gives is in: the one the source names it in, or
     the source's only repository; None when the source names several and not this commit."""
-    named = {r.repo for r in read.every if r.commit.startswith(commit) or commit.startswith(r.commit)}
-    repos = named or {r.repo for r in read.every}
+    named = {r.repo for r in read if r.commit.startswith(commit) or commit.startswith(r.commit)}
+    repos = named or {r.repo for r in read}
     return repos.pop() if len(repos) == 1 else None
 
 
-def _read_at(path: str, sources: Sequence[str]) -> _Read | None:
-    """The repository and revision of the source that is about ``path``: it names the file
-    first, or as one of the files it lists (``a.c f(); b.h: xnu-11417.101.15``). A source
-    naming it along the way (an older tree read beside the main one) is not enough."""
+def _about(path: str, sources: Sequence[str]) -> Iterator[tuple[str, int]]:
+    """Each source about ``path``, and where the text after the path starts in it: it names the
+    file first, or as one of the files it lists (``a.c f(); b.h: xnu-11417.101.15``). A source
+    naming it along the way (an older tree read beside the main one) is not about it."""
     for source in sources:
         offset = 0
         for item in source.split("; "):
-            about = item.startswith((f"{path} ", f"{path}:")) or item == path
-            if about and (every := _every(source, offset + len(path), len(source), _SOURCE_REVISION)):
-                return _Read(every[0].repo, every[0].commit, every[0].start, tuple(every))
+            if item.startswith((f"{path} ", f"{path}:")) or item == path:
+                yield source, offset + len(path)
             offset += len(item) + 2
-    return None
+
+
+def _read_at(path: str, sources: Sequence[str]) -> tuple[Revision, ...]:
+    """Every repository and revision the first source about ``path`` that names one gives, in
+    order (the first is the one read), or none."""
+    for source, after in _about(path, sources):
+        if every := _every(source, after, len(source), _SOURCE_REVISION):
+            return tuple(every)
+    return ()
